@@ -1,0 +1,107 @@
+//! Times one training epoch and one test-set inference of the notes' LeNet through the crate's fit
+//! loop, and prints one JSON line per measurement (the format of `scripts/bench/torch_lenet.py`).
+//!
+//! ```sh
+//! cargo run --release --example bench_lenet -- --dataset fashion-mnist --batch-size 64 --threads 2
+//! ```
+//! `scripts/bench/run` runs it beside the PyTorch reference and prints the ratios.
+
+use std::time::Instant;
+
+use lenet_tutor::data::{self, DataOptions, DatasetName, Loader};
+use lenet_tutor::model::{ConvImpl, LeNet};
+use lenet_tutor::train::{FitOptions, Output, Phase, Sgd, fit};
+use lenet_tutor::{Device, Result, device};
+
+struct Args {
+    dataset: DatasetName,
+    batch_size: usize,
+    test_batch_size: usize,
+    threads: usize,
+    epochs: usize,
+    conv_impl: ConvImpl,
+    lr: f64,
+    momentum: f64,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args {
+        dataset: DatasetName::FashionMnist,
+        batch_size: 64,
+        test_batch_size: 1000,
+        threads: 1,
+        epochs: 1,
+        conv_impl: ConvImpl::Fast,
+        lr: 0.01,
+        momentum: 0.0,
+    };
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let bad = |what: &str| lenet_tutor::Error::InvalidArgument(what.to_string());
+    let mut i = 0;
+    while i < raw.len() {
+        let value = raw.get(i + 1).cloned().unwrap_or_default();
+        match raw[i].as_str() {
+            "--dataset" => args.dataset = value.parse()?,
+            "--batch-size" => args.batch_size = value.parse().map_err(|_| bad("--batch-size N"))?,
+            "--test-batch-size" => {
+                args.test_batch_size = value.parse().map_err(|_| bad("--test-batch-size N"))?
+            }
+            "--threads" => args.threads = value.parse().map_err(|_| bad("--threads N"))?,
+            "--epochs" => args.epochs = value.parse().map_err(|_| bad("--epochs N"))?,
+            "--lr" => args.lr = value.parse().map_err(|_| bad("--lr X"))?,
+            "--momentum" => args.momentum = value.parse().map_err(|_| bad("--momentum X"))?,
+            "--conv" => {
+                args.conv_impl = match value.as_str() {
+                    "fast" => ConvImpl::Fast,
+                    "candle" => ConvImpl::Candle,
+                    _ => return Err(bad("--conv fast|candle")),
+                }
+            }
+            other => return Err(bad(&format!("unknown argument {other}"))),
+        }
+        i += 2;
+    }
+    Ok(args)
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args = parse_args()?;
+    device::set_threads(Some(args.threads));
+    let dev = Device::Cpu;
+    let splits = data::load(args.dataset, &DataOptions { data_dir: None, allow_download: false })?;
+    let mut model = LeNet::new(1, &dev)?;
+    model.set_conv_impl(args.conv_impl);
+    let mut sgd = Sgd::new(model.named_vars(), args.lr, args.momentum)?;
+    let train = Loader::new(&splits.train, args.batch_size, true, 1, &dev)?;
+    let test = Loader::new(&splits.test, args.test_batch_size, false, 1, &dev)?;
+    let mut options = FitOptions { output: Output::Quiet, ..FitOptions::default() };
+    let conv = match args.conv_impl {
+        ConvImpl::Fast => "fast",
+        ConvImpl::Candle => "candle",
+    };
+    for epoch in 1..=args.epochs {
+        let t0 = Instant::now();
+        let stats = fit(epoch, &model, &train, Phase::Training, &mut sgd, &mut options)?;
+        let train_s = t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        let val = fit(epoch, &model, &test, Phase::Validation, &mut sgd, &mut options)?;
+        let test_s = t0.elapsed().as_secs_f64();
+        for (phase, seconds, images, batch, acc) in [
+            ("train", train_s, stats.total, args.batch_size, stats.accuracy()),
+            ("test", test_s, val.total, args.test_batch_size, val.accuracy()),
+        ] {
+            println!(
+                "{{\"impl\":\"candle-{conv}\",\"phase\":\"{phase}\",\"epoch\":{epoch},\"batch\":{batch},\"threads\":{},\"seconds\":{seconds:.4},\"images\":{images},\"accuracy\":{acc:.2},\"dataset\":\"{}\"}}",
+                args.threads, args.dataset
+            );
+        }
+    }
+    Ok(())
+}

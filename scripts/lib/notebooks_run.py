@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Execute Jupyter notebooks on the Rust (evcxr) kernel and fail on anything a reader would see fail.
+
+Used by `scripts/notebooks`, which sets up the kernel and this script's virtual environment.
+A notebook fails when
+  * a cell errors (a compile error, a `?` that returned Err, a panic) or times out;
+  * any stderr output carries panic text (`panicked at`), even if the kernel reported success;
+  * a cell tagged `figure` produced no image/png or image/svg+xml output, or the notebook's
+    metadata says `"lenet_tutor": {"figures": true}` and no cell produced an image.
+Cells tagged `skip-execution` are not run; a cell tagged `raises-exception` may error.
+
+Prints one line per notebook and `N passed, N failed`; exits 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+IMAGE_TYPES = ("image/png", "image/svg+xml")
+PANIC_MARKERS = ("panicked at", "thread 'main' panicked", "Child process terminated")
+MAX_OUTPUT_BYTES = 1_000_000  # --update leaves bigger outputs out of the committed notebook
+
+
+def outputs_of(cell) -> list:
+    return cell.get("outputs", []) if cell.get("cell_type") == "code" else []
+
+
+def has_image(cell) -> bool:
+    return any(any(kind in out.get("data", {}) for kind in IMAGE_TYPES) for out in outputs_of(cell))
+
+
+def stderr_text(cell) -> str:
+    parts = []
+    for out in outputs_of(cell):
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") == "error":
+            parts.append(out.get("evalue", "") + "\n" + "\n".join(out.get("traceback", [])))
+    return "".join(parts)
+
+
+def excerpt(text: str, lines: int = 25) -> str:
+    kept = text.strip().splitlines()
+    more = len(kept) - lines
+    return "\n".join(kept[:lines]) + (f"\n... ({more} more lines)" if more > 0 else "")
+
+
+def problems_after_run(nb) -> list[str]:
+    """What is wrong with an executed notebook even when every cell 'succeeded'."""
+    problems = []
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for index, cell in enumerate(code_cells, start=1):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "raises-exception" in tags:
+            continue
+        err = stderr_text(cell)
+        if any(marker in err for marker in PANIC_MARKERS):
+            problems.append(f"code cell {index} panicked:\n{excerpt(err)}")
+        if "figure" in tags and "skip-execution" not in tags and not has_image(cell):
+            problems.append(f"code cell {index} is tagged `figure` but produced no image "
+                            f"(image/png or image/svg+xml)")
+    wants_figures = nb.metadata.get("lenet_tutor", {}).get("figures", False)
+    if wants_figures and not any(has_image(c) for c in code_cells):
+        problems.append("the notebook's metadata says lenet_tutor.figures = true, "
+                        "but no cell produced an image")
+    return problems
+
+
+def strip_for_commit(nb) -> None:
+    """Drops timing metadata and outputs too big to commit (--update)."""
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        for i, out in enumerate(cell.outputs):
+            size = len(json.dumps(out))
+            if size > MAX_OUTPUT_BYTES:
+                cell.outputs[i] = nbformat.v4.new_output(
+                    "stream", name="stdout",
+                    text=f"[an output of {size / 1e6:.1f} MB was left out of the committed "
+                         f"notebook; run the cell to see it]\n")
+
+
+def run_notebook(path: Path, args) -> tuple[list[str], object, dict]:
+    nb = nbformat.read(path, as_version=4)
+    timings = {"start": time.monotonic(), "first_cell_done": None}
+
+    def cell_done(cell, cell_index, execute_reply):
+        if timings["first_cell_done"] is None:
+            timings["first_cell_done"] = time.monotonic() - timings["start"]
+        if args.verbose:
+            print(f"     cell {cell_index} done at {time.monotonic() - timings['start']:.1f}s",
+                  flush=True)
+
+    client = NotebookClient(
+        nb,
+        kernel_name=args.kernel,  # every notebook here is Rust, whatever its metadata says
+        timeout=args.cell_timeout,
+        startup_timeout=args.startup_timeout,
+        resources={"metadata": {"path": str(path.parent.resolve())}},  # cwd of the kernel
+        allow_errors=False,
+        record_timing=True,
+        on_cell_executed=cell_done,
+    )
+    problems: list[str] = []
+    try:
+        client.execute()
+    except CellTimeoutError as error:
+        problems.append(f"a cell ran longer than {args.cell_timeout}s: {excerpt(str(error), 8)}")
+    except DeadKernelError as error:
+        problems.append(f"the kernel died: {error}")
+    except CellExecutionError as error:
+        problems.append(f"a cell failed:\n{excerpt(str(error), 40)}")
+    except Exception as error:  # noqa: BLE001 - a kernel that won't start, say: report it, go on
+        problems.append(f"could not run the notebook: {type(error).__name__}: {error}")
+    if not problems:
+        problems = problems_after_run(nb)
+    timings["total"] = time.monotonic() - timings["start"]
+    return problems, nb, timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--update", action="store_true",
+                        help="write the executed outputs back into the notebooks that passed")
+    parser.add_argument("--expect-from-name", action="store_true",
+                        help="self-test: notebooks named fail_*.ipynb must fail, the rest pass")
+    parser.add_argument("--kernel", default="rust")
+    parser.add_argument("--cell-timeout", type=int,
+                        default=int(os.environ.get("NOTEBOOK_CELL_TIMEOUT", "2400")),
+                        help="seconds per cell (the first `:dep` compiles candle: ~10 min cold)")
+    parser.add_argument("--startup-timeout", type=int, default=180)
+    parser.add_argument("--verbose", "-v", action="store_true")
+    args = parser.parse_args()
+
+    passed = failed = 0
+    for path in args.notebooks:
+        print(f"..   {path}", flush=True)
+        problems, nb, timings = run_notebook(path, args)
+        first = timings["first_cell_done"]
+        took = (f"{timings['total']:.1f}s"
+                + (f", first cell done {first:.1f}s after kernel start" if first is not None else ""))
+        if args.expect_from_name:
+            should_fail = path.name.startswith("fail_")
+            ok = bool(problems) == should_fail
+            verdict = "failed as it should" if should_fail and problems else (
+                "passed as it should" if ok else "passed but should have failed" if should_fail
+                else "failed but should have passed")
+            print(("ok   " if ok else "FAIL ") + f"{path.name}: {verdict} ({took})")
+            shown = problems if (not ok or args.verbose) else problems[:1]
+        else:
+            ok = not problems
+            print(("ok   " if ok else "FAIL ") + f"{path} ({took})")
+            shown = problems
+        for problem in shown:
+            print("       " + problem.replace("\n", "\n       | "))
+        if ok and args.update and not problems:
+            strip_for_commit(nb)
+            nbformat.write(nb, path)
+            print(f"       outputs written back to {path}")
+        passed += ok
+        failed += not ok
+        sys.stdout.flush()
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

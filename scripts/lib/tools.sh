@@ -1,0 +1,54 @@
+# Shared helpers for scripts/book and scripts/notebooks (sourced, not run).
+#
+# Every tool is pinned; an install is skipped when the pinned version is already on PATH, so a
+# second run of either script costs nothing. `cargo install` uses one job by default (the machines
+# this was written on share two cores between several builds); CARGO_INSTALL_JOBS overrides it.
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# has_version BIN VERSION: BIN is on PATH and `BIN --version` mentions VERSION.
+has_version() {
+  command -v "$1" >/dev/null 2>&1 || return 1
+  # "mdbook v0.5.4" matches 0.5.4, but "0.5.40" and "10.5.4" do not.
+  "$1" --version 2>/dev/null | grep -qE -- "(^|[^0-9.])${2//./\\.}([^0-9.]|$)"
+}
+
+# cargo_tool CRATE VERSION [BIN]: installs CRATE@VERSION with `cargo install --locked` unless BIN
+# (default: CRATE) already reports VERSION. --locked matters: evcxr_jupyter, for one, no longer
+# builds against the newest versions of its dependencies.
+cargo_tool() {
+  local crate=$1 version=$2 bin=${3:-$1}
+  if has_version "$bin" "$version"; then
+    return 0
+  fi
+  command -v cargo >/dev/null 2>&1 || die "cargo is needed to install $crate $version (https://rustup.rs)"
+  log "installing $crate $version (cargo install --locked; this takes minutes, once per machine)"
+  local start=$SECONDS
+  cargo install --locked -j "${CARGO_INSTALL_JOBS:-1}" "$crate" --version "$version"
+  log "$crate $version installed in $((SECONDS - start))s"
+  # cargo's bin directory may not be on PATH yet on a fresh machine.
+  PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+  has_version "$bin" "$version" || die "$bin does not report version $version after installing it"
+}
+
+# as_root CMD...: runs CMD as root (directly, or through sudo when there is one).
+as_root() {
+  if [ "$(id -u)" = 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root to run: $*"
+  fi
+}
+
+# apt_install PACKAGE...: installs Debian/Ubuntu packages, refreshing the package lists only when
+# the first try fails (a fresh machine may have none yet).
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "install $* with your system's package manager"
+  log "installing $* (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get install -y "$@" ||
+    { as_root apt-get update && as_root apt-get install -y "$@"; }
+}

@@ -1,0 +1,315 @@
+//! The notes' `Net`: LeNet for 28×28 digits, two convolution layers and two FC layers.
+//!
+//! ```text
+//! x [B,1,28,28]
+//!  → conv1 (1→10, 5×5)  [B,10,24,24] → max_pool 2 → relu   [B,10,12,12]
+//!  → conv2 (10→20, 5×5) [B,20,8,8]   → Dropout2d → max_pool 2 → relu [B,20,4,4]
+//!  → view(-1, 320)      [B,320]
+//!  → fc1 (320→50) → relu [B,50] → fc2 (50→10) [B,10] → log_softmax
+//! ```
+//!
+//! Parameters are named as in PyTorch's `state_dict` (`conv1.weight`, `fc2.bias`, …), so a PyTorch
+//! checkpoint converted to safetensors loads as it is, and the gradient-parity test can compare
+//! tensor by tensor.
+
+mod dropout2d;
+mod init;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{D, DType, Device, Tensor, Var};
+use candle_nn::{Conv2d, Conv2dConfig, Linear, Module};
+
+pub use dropout2d::{Dropout2d, zeroed_map_fraction};
+pub use init::uniform_fan_in;
+
+use crate::error::{Error, Result};
+use crate::rng::{self, streams};
+
+/// The parameters in the order PyTorch's `Net.parameters()` lists them.
+pub const PARAMETER_NAMES: [&str; 8] = [
+    "conv1.weight",
+    "conv1.bias",
+    "conv2.weight",
+    "conv2.bias",
+    "fc1.weight",
+    "fc1.bias",
+    "fc2.weight",
+    "fc2.bias",
+];
+
+/// Which convolution code the model runs (the chapter "Making LeNet fast" compares them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConvImpl {
+    /// The crate's im2col + GEMM custom op on the CPU (candle's own ops on other devices).
+    #[default]
+    Fast,
+    /// candle's built-in `conv2d` everywhere.
+    Candle,
+}
+
+/// A model that turns images into log-probabilities: what the fit loop trains.
+///
+/// LeNet is one; the FC-only network of the chapter "The FC layer and its limit" is another.
+pub trait Classifier {
+    /// Log-probabilities `[B,classes]` for images `[B,1,28,28]`; `train` switches dropout and the like on.
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor>;
+    /// The trainable variables with their names.
+    fn named_vars(&self) -> &[(String, Var)];
+    /// Called by the fit loop at the start of each training epoch, so that per-epoch randomness
+    /// (dropout masks) depends only on the seed and the epoch. The default does nothing.
+    fn start_epoch(&self, _seed: u64, _epoch: usize) {}
+}
+
+impl Classifier for LeNet {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        LeNet::forward_t(self, x, train)
+    }
+    fn named_vars(&self) -> &[(String, Var)] {
+        LeNet::named_vars(self)
+    }
+    fn start_epoch(&self, seed: u64, epoch: usize) {
+        self.conv2_drop.reseed(rng::stream(seed ^ ((epoch as u64) << 32), streams::DROPOUT));
+    }
+}
+
+/// Max-pooling with a `k`×`k` window and stride `k`, with PyTorch's gradient, on every device.
+///
+/// candle 0.11's own `max_pool2d` computes the right forward pass but a wrong gradient: its backward
+/// multiplies by the *fraction* of maxima in the window (¼ for a unique maximum) where it should
+/// route the gradient to one maximum. Behind two pooling layers conv1's gradient came out about 16
+/// times too small, which is why a candle LeNet learned more slowly than PyTorch's. The
+/// gradient-parity test (`tests/parity.rs`) found it.
+///
+/// Ties matter too: MNIST's background is one constant value, so conv1's output is constant there and
+/// every 2×2 window in it is a four-way tie. PyTorch sends the whole gradient to the *first* maximum
+/// of the window; so do we, by picking it with `argmax` and reading it with `gather`, whose gradient
+/// goes to the gathered element only.
+pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
+    let (b, c, h, w) = x.dims4()?;
+    let (oh, ow) = (h / k, w / k);
+    // PyTorch floors: rows and columns that do not fill a window are dropped.
+    let x =
+        if oh * k != h || ow * k != w { x.narrow(2, 0, oh * k)?.narrow(3, 0, ow * k)? } else { x.clone() };
+    // [B,C,OH,OW,k·k]: each window's values, row by row, on the last axis.
+    let windows =
+        x.reshape((b, c, oh, k, ow, k))?.permute((0, 1, 2, 4, 3, 5))?.reshape((b, c, oh, ow, k * k))?;
+    let first_max = windows.argmax_keepdim(4)?; // [B,C,OH,OW,1]
+    Ok(windows.gather(&first_max, 4)?.squeeze(4)?)
+}
+
+/// The notes' LeNet.
+#[derive(Debug)]
+pub struct LeNet {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    conv2_drop: Dropout2d,
+    fc1: Linear,
+    fc2: Linear,
+    params: Vec<(String, Var)>,
+    conv_impl: ConvImpl,
+    device: Device,
+}
+
+/// Every intermediate tensor of one forward pass (evaluation mode), for the pictures of chapter 7.
+#[derive(Debug, Clone)]
+pub struct LeNetActivations {
+    /// `[B,10,24,24]` conv1's output, before pooling.
+    pub conv1: Tensor,
+    /// `[B,10,12,12]` after max-pool and ReLU.
+    pub pool1: Tensor,
+    /// `[B,20,8,8]` conv2's output.
+    pub conv2: Tensor,
+    /// `[B,20,4,4]` after max-pool and ReLU.
+    pub pool2: Tensor,
+    /// `[B,50]` after fc1 and ReLU.
+    pub fc1: Tensor,
+    /// `[B,10]` fc2's output (before log_softmax).
+    pub logits: Tensor,
+}
+
+impl LeNet {
+    /// A freshly initialised LeNet (PyTorch's default initialisation, drawn from `seed`).
+    pub fn new(seed: u64, device: &Device) -> Result<Self> {
+        let mut rng = rng::stream(seed, streams::INIT);
+        // Same order as PyTorch creates them: weight then bias, layer by layer.
+        let shapes: [(&str, Vec<usize>, usize); 8] = [
+            ("conv1.weight", vec![10, 1, 5, 5], 25),
+            ("conv1.bias", vec![10], 25),
+            ("conv2.weight", vec![20, 10, 5, 5], 250),
+            ("conv2.bias", vec![20], 250),
+            ("fc1.weight", vec![50, 320], 320),
+            ("fc1.bias", vec![50], 320),
+            ("fc2.weight", vec![10, 50], 50),
+            ("fc2.bias", vec![10], 50),
+        ];
+        let mut tensors = HashMap::new();
+        for (name, shape, fan_in) in shapes {
+            let var = uniform_fan_in(shape, fan_in, &mut rng, device)?;
+            tensors.insert(name.to_string(), var.as_tensor().clone());
+        }
+        Self::from_tensors(&tensors, seed, device)
+    }
+
+    /// A LeNet with the given parameter values (names as in [`PARAMETER_NAMES`]).
+    ///
+    /// Every parameter must be present with the right shape; extra tensors are ignored (a checkpoint
+    /// also holds the optimiser's state).
+    pub fn from_tensors(tensors: &HashMap<String, Tensor>, seed: u64, device: &Device) -> Result<Self> {
+        let expected: [(&str, &[usize]); 8] = [
+            ("conv1.weight", &[10, 1, 5, 5]),
+            ("conv1.bias", &[10]),
+            ("conv2.weight", &[20, 10, 5, 5]),
+            ("conv2.bias", &[20]),
+            ("fc1.weight", &[50, 320]),
+            ("fc1.bias", &[50]),
+            ("fc2.weight", &[10, 50]),
+            ("fc2.bias", &[10]),
+        ];
+        let mut params = Vec::with_capacity(8);
+        for (name, shape) in expected {
+            let t = tensors.get(name).ok_or_else(|| {
+                Error::Shape(format!("LeNet parameter `{name}` is missing (expected shape {shape:?})"))
+            })?;
+            if t.dims() != shape {
+                return Err(Error::Shape(format!(
+                    "LeNet parameter `{name}` has shape {:?}, expected {shape:?}",
+                    t.dims()
+                )));
+            }
+            let t = t.to_dtype(DType::F32)?.to_device(device)?;
+            params.push((name.to_string(), Var::from_tensor(&t)?));
+        }
+        let p = |i: usize| params[i].1.as_tensor().clone();
+        let conv_cfg = Conv2dConfig::default(); // padding 0, stride 1, as nn.Conv2d(…, kernel_size=5)
+        Ok(Self {
+            conv1: Conv2d::new(p(0), Some(p(1)), conv_cfg),
+            conv2: Conv2d::new(p(2), Some(p(3)), conv_cfg),
+            conv2_drop: Dropout2d::new(0.5, rng::stream(seed, streams::DROPOUT))?,
+            fc1: Linear::new(p(4), Some(p(5))),
+            fc2: Linear::new(p(6), Some(p(7))),
+            params,
+            conv_impl: ConvImpl::default(),
+            device: device.clone(),
+        })
+    }
+
+    /// Loads the parameters from a safetensors file (a checkpoint written by the fit loop, or any file
+    /// with the eight tensors).
+    pub fn load(path: &Path, device: &Device) -> Result<Self> {
+        let tensors = crate::train::checkpoint::read_tensors(path, device)?;
+        Self::from_tensors(&tensors, 0, device).map_err(|e| Error::Checkpoint {
+            path: path.to_path_buf(),
+            what: format!("not a LeNet model: {e}"),
+        })
+    }
+
+    /// The trainable variables with their PyTorch names, in PyTorch's order.
+    pub fn named_vars(&self) -> &[(String, Var)] {
+        &self.params
+    }
+
+    /// The trainable variables in PyTorch's order.
+    pub fn vars(&self) -> Vec<Var> {
+        self.params.iter().map(|(_, v)| v.clone()).collect()
+    }
+
+    /// Current parameter values by name.
+    pub fn tensors(&self) -> HashMap<String, Tensor> {
+        self.params.iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect()
+    }
+
+    /// Total number of trainable parameters (21,840).
+    pub fn num_parameters(&self) -> usize {
+        self.params.iter().map(|(_, v)| v.elem_count()).sum()
+    }
+
+    /// The device the parameters live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The channel dropout after conv2.
+    pub fn dropout(&self) -> &Dropout2d {
+        &self.conv2_drop
+    }
+
+    /// Chooses the convolution code (see [`ConvImpl`]).
+    pub fn set_conv_impl(&mut self, conv_impl: ConvImpl) {
+        self.conv_impl = conv_impl;
+    }
+
+    /// The convolution code in use.
+    pub fn conv_impl(&self) -> ConvImpl {
+        self.conv_impl
+    }
+
+    /// conv1's kernels `[10,1,5,5]`.
+    pub fn conv1_weight(&self) -> &Tensor {
+        self.conv1.weight()
+    }
+
+    /// conv2's kernels `[20,10,5,5]`.
+    pub fn conv2_weight(&self) -> &Tensor {
+        self.conv2.weight()
+    }
+
+    /// The notes' `forward`: log-probabilities `[B,10]` for images `[B,1,28,28]`.
+    /// `train` switches dropout on (`model.train()`) or off (`model.eval()`).
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let x = self.check_input(x)?;
+        let x = self.conv(&self.conv1, &x, true)?; // [B,10,24,24]
+        let x = self.pool_relu(&x)?; // [B,10,12,12]
+        let x = self.conv(&self.conv2, &x, false)?; // [B,20,8,8]
+        let x = self.conv2_drop.forward_t(&x, train)?;
+        let x = self.pool_relu(&x)?; // [B,20,4,4]
+        let x = x.flatten_from(1)?; // x.view(-1, 320)
+        let x = self.fc1.forward(&x)?.relu()?; // [B,50]
+        let x = self.fc2.forward(&x)?; // [B,10]
+        Ok(candle_nn::ops::log_softmax(&x, D::Minus1)?)
+    }
+
+    /// One forward pass in evaluation mode, keeping every intermediate tensor.
+    pub fn activations(&self, x: &Tensor) -> Result<LeNetActivations> {
+        let x = self.check_input(x)?;
+        let conv1 = self.conv(&self.conv1, &x, true)?;
+        let pool1 = self.pool_relu(&conv1)?;
+        let conv2 = self.conv(&self.conv2, &pool1, false)?;
+        let pool2 = self.pool_relu(&conv2)?;
+        let fc1 = self.fc1.forward(&pool2.flatten_from(1)?)?.relu()?;
+        let logits = self.fc2.forward(&fc1)?;
+        Ok(LeNetActivations { conv1, pool1, conv2, pool2, fc1, logits })
+    }
+
+    /// Predicted classes `[B]` (u32) for images `[B,1,28,28]`, in evaluation mode.
+    pub fn predict(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.forward_t(x, false)?.argmax(D::Minus1)?)
+    }
+
+    fn check_input(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims();
+        let x = match dims {
+            [_, 1, 28, 28] => x.clone(),
+            [1, 28, 28] | [28, 28] => x.reshape((1, 1, 28, 28))?,
+            _ => {
+                return Err(Error::Shape(format!("LeNet takes images of shape [B,1,28,28], got {dims:?}")));
+            }
+        };
+        Ok(x.to_dtype(DType::F32)?)
+    }
+
+    fn conv(&self, layer: &Conv2d, x: &Tensor, input_is_data: bool) -> Result<Tensor> {
+        match self.conv_impl {
+            ConvImpl::Fast | ConvImpl::Candle => {
+                let _ = input_is_data;
+                Ok(layer.forward(x)?)
+            }
+        }
+    }
+
+    fn pool_relu(&self, x: &Tensor) -> Result<Tensor> {
+        // F.relu(F.max_pool2d(x, 2))
+        Ok(max_pool2d(x, 2)?.relu()?)
+    }
+}

@@ -1,0 +1,193 @@
+//! The notes' `fit(epoch, model, data_loader, phase)`: one pass over a data set.
+//!
+//! In the training phase every batch goes forward, the mean NLL loss goes backward and the optimiser
+//! steps; in the validation phase the model runs in evaluation mode (dropout off) and nothing is
+//! tracked or updated. Both phases add up the *sum*-reduced loss and the correct predictions, divide by
+//! the number of examples at the end and print the notes' line.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use candle_core::{D, DType, Tensor};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::history::{EpochStats, Phase};
+use super::optim::Sgd;
+use super::report::notes_line_timed;
+use crate::data::Loader;
+use crate::error::{Error, Result};
+use crate::model::Classifier;
+
+/// How a pass reports progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Output {
+    /// A progress bar when stdout is a terminal, plain lines otherwise (Jupyter, CI, pipes).
+    #[default]
+    Auto,
+    /// Plain lines every `log_interval` batches and the notes' line per pass.
+    Plain,
+    /// Only the notes' line per pass.
+    Summary,
+    /// Nothing at all (tests, the book's hidden setup).
+    Quiet,
+}
+
+/// Limits on how much training a run may do, for places that cannot interrupt it (a notebook cell).
+///
+/// The budget counts training batches and wall-clock time from the first training batch; when either
+/// runs out, the current training pass stops after the batch in progress and the run ends after
+/// validating. Validation passes always run to the end, so the accuracy reported is over the whole
+/// test set.
+#[derive(Debug, Clone, Default)]
+pub struct Budget {
+    pub max_batches: Option<usize>,
+    pub max_time: Option<Duration>,
+    started: Option<Instant>,
+    batches: usize,
+}
+
+impl Budget {
+    /// No limit.
+    pub fn unlimited() -> Self {
+        Self::default()
+    }
+
+    /// At most `n` training batches.
+    pub fn batches(n: usize) -> Self {
+        Self { max_batches: Some(n), ..Self::default() }
+    }
+
+    /// At most `seconds` of training.
+    pub fn seconds(seconds: f64) -> Self {
+        Self { max_time: Some(Duration::from_secs_f64(seconds.max(0.0))), ..Self::default() }
+    }
+
+    /// Training batches done so far.
+    pub fn batches_done(&self) -> usize {
+        self.batches
+    }
+
+    /// True once a limit is reached.
+    pub fn exhausted(&self) -> bool {
+        let by_batches = self.max_batches.is_some_and(|m| self.batches >= m);
+        let by_time = match (self.max_time, self.started) {
+            (Some(max), Some(t0)) => t0.elapsed() >= max,
+            _ => false,
+        };
+        by_batches || by_time
+    }
+
+    fn record_batch(&mut self) {
+        self.started.get_or_insert_with(Instant::now);
+        self.batches += 1;
+    }
+}
+
+/// Settings shared by the passes of one run.
+#[derive(Debug, Clone)]
+pub struct FitOptions {
+    pub output: Output,
+    /// Print a progress line every this many batches (plain output).
+    pub log_interval: usize,
+    pub budget: Budget,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        Self { output: Output::Auto, log_interval: 100, budget: Budget::unlimited() }
+    }
+}
+
+/// One pass of `phase` over `loader`: the notes' `fit`. Returns the pass's statistics and prints the
+/// notes' line (unless the output is quiet). In the validation phase `optimizer` is not touched.
+pub fn fit<M: Classifier + ?Sized>(
+    epoch: usize,
+    model: &M,
+    loader: &Loader,
+    phase: Phase,
+    optimizer: &mut Sgd,
+    options: &mut FitOptions,
+) -> Result<EpochStats> {
+    let start = Instant::now();
+    let training = phase == Phase::Training;
+    let output = match options.output {
+        Output::Auto if std::io::stdout().is_terminal() => Output::Auto,
+        Output::Auto => Output::Plain,
+        other => other,
+    };
+    let bar = (output == Output::Auto).then(|| progress_bar(loader.num_batches() as u64, phase, epoch));
+
+    let mut running_loss = 0f64;
+    let mut running_correct = 0usize;
+    let mut seen = 0usize;
+    for (batch_idx, batch) in loader.epoch(epoch).enumerate() {
+        if training && options.budget.exhausted() {
+            break;
+        }
+        let batch = batch?;
+        let output_t = model.forward_t(&batch.images, training)?; // [B,10] log-probabilities
+        let batch_size = batch.labels.dims1()?;
+        // F.nll_loss(output, target, reduction='sum'): minus the log-probability of the right class.
+        let picked = output_t.gather(&batch.labels.unsqueeze(1)?, 1)?; // [B,1]
+        let loss_sum = picked.sum_all()?.neg()?;
+        let loss_value = loss_sum.to_dtype(DType::F32)?.to_scalar::<f32>()?;
+        if !loss_value.is_finite() {
+            return Err(Error::NonFiniteLoss { value: loss_value, epoch, batch: batch_idx + 1 });
+        }
+        running_loss += loss_value as f64;
+        running_correct += count_correct(&output_t, &batch.labels)?;
+        seen += batch_size;
+        if training {
+            // F.nll_loss(output, target): the mean, whose gradient the optimiser follows.
+            let loss_mean = (loss_sum / batch_size as f64)?;
+            optimizer.backward_step(&loss_mean)?;
+            options.budget.record_batch();
+        }
+        if let Some(bar) = &bar {
+            bar.inc(1);
+            bar.set_message(format!("loss {:.4}", loss_value / batch_size as f32));
+        } else if output == Output::Plain
+            && training
+            && options.log_interval > 0
+            && (batch_idx + 1) % options.log_interval == 0
+        {
+            println!(
+                "{phase} epoch {epoch} [{seen}/{}] loss {:.4}",
+                loader.len(),
+                loss_value / batch_size as f32
+            );
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let stats = EpochStats {
+        epoch,
+        phase,
+        loss: if seen == 0 { 0.0 } else { (running_loss / seen as f64) as f32 },
+        correct: running_correct,
+        total: seen,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    if output != Output::Quiet {
+        println!("{}", notes_line_timed(&stats));
+    }
+    Ok(stats)
+}
+
+/// `preds = output.max(dim=1)[1]; preds.eq(target).sum()`.
+pub fn count_correct(log_probs: &Tensor, labels: &Tensor) -> Result<usize> {
+    let preds = log_probs.argmax(D::Minus1)?; // [B] u32
+    let correct = preds.eq(labels)?.to_dtype(DType::U32)?.sum_all()?.to_scalar::<u32>()?;
+    Ok(correct as usize)
+}
+
+fn progress_bar(len: u64, phase: Phase, epoch: usize) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(format!("epoch {epoch} {phase}"));
+    bar
+}
