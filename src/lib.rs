@@ -18,6 +18,7 @@
 //! | [`device`] | the notes' `mps` or `cpu` | device choice and its errors, thread count |
 //! | [`model`] | the notes' `Net` | LeNet, channel-wise Dropout2d, PyTorch's initialisation, activations |
 //! | [`train`] | the notes' `fit` | phases, running loss and accuracy, SGD with momentum, history, budget, checkpoints |
+//! | [`viz`] | looking inside | map grids, feature maps layer by layer, curves, confusion matrix, mistakes, a convolution step; PNG/SVG and inline in Jupyter |
 //! | [`rng`] | reproducibility | the one seeded RNG everything random draws from |
 //! | [`error`] | — | the crate's error type |
 //!
@@ -44,6 +45,7 @@ pub mod model;
 pub mod pool;
 pub mod rng;
 pub mod train;
+pub mod viz;
 
 pub use error::{Error, Result};
 

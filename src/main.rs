@@ -51,6 +51,18 @@ enum Command {
         #[arg(long, default_value = "auto")]
         device: String,
     },
+    /// Write pictures of a trained model: kernels, feature maps, curves, confusion matrix, mistakes.
+    Visualize {
+        #[arg(long)]
+        model: PathBuf,
+        /// Directory to write the PNG/SVG files into.
+        #[arg(long, default_value = "figures")]
+        out: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
     /// Download MNIST or Fashion-MNIST into the cache directory (or --data-dir).
     Download {
         #[arg(long, default_value = "mnist")]
@@ -114,7 +126,17 @@ struct TrainArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print as usual; a usage error is cut to its first line (clap adds
+        // a usage block and a hint to try --help, which the first line already implies).
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.to_string();
+            eprintln!("{} (see --help)", text.lines().next().unwrap_or("invalid arguments").trim_end());
+            return ExitCode::from(2);
+        }
+    };
     device::set_threads(cli.threads);
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -154,6 +176,20 @@ fn run(command: Command) -> Result<()> {
                     .unwrap_or((0, 0.0));
                 let all: Vec<String> = probs.iter().enumerate().map(|(d, p)| format!("{d}:{p:.3}")).collect();
                 println!("{}: {digit} ({:.1}%)  [{}]", path.display(), 100.0 * p, all.join(" "));
+            }
+            Ok(())
+        }
+        Command::Visualize { model, out, data, device } => {
+            let device = open_device(&device)?;
+            let name: DatasetName = data.dataset.parse()?;
+            let test = data::load_test(name, &data_options(&data))?;
+            let tensors = train::checkpoint::read_tensors(&model, &device)?;
+            // A checkpoint carries its training history; a bare model file has none (no curves then).
+            let history = train::checkpoint::read_meta(&model, &tensors).ok().map(|m| m.history);
+            let net = LeNet::load(&model, &device)?;
+            let files = lenet_tutor::viz::report::write_model_figures(&net, history.as_ref(), &test, &out)?;
+            for f in files {
+                println!("wrote {}", f.display());
             }
             Ok(())
         }

@@ -434,16 +434,17 @@ fn find_or_download(name: DatasetName, options: &DataOptions, splits: &[Split]) 
 fn not_found(name: DatasetName, splits: &[Split], report: &[String], download_note: &str) -> Error {
     let files: Vec<String> =
         splits.iter().flat_map(|split| split.file_stems()).map(|stem| format!("{stem}[.gz]")).collect();
-    let mut msg = format!("could not find the {name} data set (files {}). Looked in:\n", files.join(", "));
-    for line in report {
-        msg.push_str(&format!("  - {line}\n"));
-    }
+    // One line (the CLI prints errors as one line): the places looked in are separated by "; ".
+    let mut msg = format!("could not find the {name} data set (files {}). Looked in: ", files.join(", "));
     if report.is_empty() {
-        msg.push_str("  (nowhere: no --data-dir, no LENET_TUTOR_DATA and no cache directory)\n");
+        msg.push_str("nowhere (no --data-dir, no LENET_TUTOR_DATA and no cache directory)");
+    } else {
+        msg.push_str(&report.join("; "));
     }
+    msg.push_str(". ");
     msg.push_str(download_note);
     msg.push_str(&format!(
-        "\nTo fix it: run `lenet-tutor download --dataset {name}` on a machine with internet access, \
+        " To fix it: run `lenet-tutor download --dataset {name}` on a machine with internet access, \
          or pass --data-dir DIR (or set {DATA_ENV}=DIR) for a directory that holds the files"
     ));
     if name == DatasetName::FashionMnist {

@@ -313,3 +313,27 @@ impl LeNet {
         Ok(max_pool2d(x, 2)?.relu()?)
     }
 }
+
+impl LeNetActivations {
+    /// The tensors with the names the book uses, in the order of the forward pass.
+    pub fn named(&self) -> Vec<(String, Tensor)> {
+        [
+            ("conv1", &self.conv1),
+            ("pool1", &self.pool1),
+            ("conv2", &self.conv2),
+            ("pool2", &self.pool2),
+            ("fc1", &self.fc1),
+            ("logits", &self.logits),
+        ]
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t.clone()))
+        .collect()
+    }
+}
+
+/// LeNet lists its intermediate tensors for [`crate::viz::feature_maps`].
+impl crate::viz::Activations for LeNet {
+    fn activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>> {
+        Ok(LeNet::activations(self, image)?.named())
+    }
+}

@@ -1,0 +1,201 @@
+//! The digits the model got wrong, each labelled `true→predicted`.
+//!
+//! After training, looking at the misclassified test images is the quickest way to see whether the
+//! model is bad or the digits are: many of MNIST's mistakes are digits a person would hesitate over.
+
+use candle_core::{Device, Tensor};
+
+use super::canvas::{Anchor, Canvas, TEXT_RGB, WHITE_RGB};
+use super::digit::square_side;
+use super::figure::Figure;
+use super::grid::{MapGrid, TITLE_SIZE};
+use crate::error::{Error, Result};
+
+/// Mistakes per row of the grid.
+const COLUMNS: usize = 10;
+
+/// A grid of the images whose prediction is wrong, at most `limit` of them, in data set order,
+/// each labelled `true→predicted` (e.g. `4→9`).
+///
+/// `images` is `[N,H,W]` or `[N,1,H,W]`, any dtype (raw `u8` pixels or normalised `f32`; each
+/// image is stretched from black to white on its own); `truth` and `predicted` hold `N` class
+/// indices. With no mistakes at all, the figure just says so.
+pub fn mistakes_grid<T: Copy + Into<u64>>(
+    images: &Tensor,
+    truth: &[T],
+    predicted: &[T],
+    limit: usize,
+) -> Result<Figure> {
+    let (n, h, w) = match *images.dims() {
+        [n, h, w] | [n, 1, h, w] => (n, h, w),
+        ref dims => {
+            return Err(Error::Shape(format!(
+                "mistakes_grid needs images shaped [N,H,W] or [N,1,H,W], got {dims:?}"
+            )));
+        }
+    };
+    let wrong = wrong_indices(n, truth, predicted, limit)?;
+    if wrong.shown.is_empty() {
+        return no_mistakes(n);
+    }
+    if h == 0 || w == 0 {
+        return Err(Error::Shape(format!("the images are empty: {:?}", images.dims())));
+    }
+    // Only the shown images are copied off the device: a 10 000-image test set stays where it is.
+    let index: Vec<u32> = wrong.shown.iter().map(|&i| i as u32).collect();
+    let index = Tensor::new(index.as_slice(), &Device::Cpu)?.to_device(images.device())?;
+    let picked = images.reshape((n, h, w))?.index_select(&index, 0)?; // [K,H,W]
+    draw(MapGrid::new(&picked)?, &wrong, truth, predicted)
+}
+
+/// [`mistakes_grid`] for raw pixels: `pixels` holds the `N = truth.len()` square images one after
+/// the other (MNIST's 28×28 bytes), each stretched from black to white as in [`mistakes_grid`].
+pub fn mistakes_grid_from_bytes<T: Copy + Into<u64>>(
+    pixels: &[u8],
+    truth: &[T],
+    predicted: &[T],
+    limit: usize,
+) -> Result<Figure> {
+    let n = truth.len();
+    let side = (n > 0 && pixels.len().is_multiple_of(n)).then(|| square_side(pixels.len() / n)).flatten();
+    let Some(side) = side else {
+        return Err(Error::Shape(format!(
+            "{} bytes are not {n} square images; give the pixels of one image per label",
+            pixels.len()
+        )));
+    };
+    let wrong = wrong_indices(n, truth, predicted, limit)?;
+    if wrong.shown.is_empty() {
+        return no_mistakes(n);
+    }
+    let size = side * side;
+    let mut values = Vec::with_capacity(wrong.shown.len() * size);
+    for &i in &wrong.shown {
+        values.extend(pixels[i * size..(i + 1) * size].iter().map(|&p| p as f32));
+    }
+    let grid = MapGrid::from_values(values, wrong.shown.len(), side, side)?;
+    draw(grid, &wrong, truth, predicted)
+}
+
+/// Which examples are wrong: the first `limit` of them, and how many there are in all.
+struct Wrong {
+    shown: Vec<usize>,
+    total: usize,
+    examples: usize,
+}
+
+fn wrong_indices<T: Copy + Into<u64>>(n: usize, truth: &[T], predicted: &[T], limit: usize) -> Result<Wrong> {
+    if truth.len() != n || predicted.len() != n {
+        return Err(Error::Shape(format!(
+            "{n} images, {} true labels and {} predictions; give one label and one prediction per image",
+            truth.len(),
+            predicted.len()
+        )));
+    }
+    if n == 0 {
+        return Err(Error::InvalidArgument("no images to look for mistakes in".into()));
+    }
+    if limit == 0 {
+        return Err(Error::InvalidArgument("limit must be at least 1 mistake to show".into()));
+    }
+    let all: Vec<usize> = (0..n).filter(|&i| truth[i].into() != predicted[i].into()).collect();
+    let total = all.len();
+    Ok(Wrong { shown: all.into_iter().take(limit).collect(), total, examples: n })
+}
+
+fn draw<T: Copy + Into<u64>>(grid: MapGrid, wrong: &Wrong, truth: &[T], predicted: &[T]) -> Result<Figure> {
+    let labels = wrong.shown.iter().map(|&i| format!("{}→{}", truth[i].into(), predicted[i].into()));
+    let title = if wrong.shown.len() < wrong.total {
+        format!("{} of {} misclassified (of {} images)", wrong.shown.len(), wrong.total, wrong.examples)
+    } else {
+        format!("{} misclassified of {} images", wrong.total, wrong.examples)
+    };
+    grid.columns(COLUMNS).scale(2).labels(labels).title(title).render()
+}
+
+fn no_mistakes(examples: usize) -> Result<Figure> {
+    let text = format!("no misclassified images among {examples}");
+    let (w, h) = Canvas::text_size(&text, TITLE_SIZE)?;
+    let mut canvas = Canvas::checked(w + 24, h + 24, WHITE_RGB)?;
+    canvas.draw_text(&text, ((w as i32 + 24) / 2, 12), TITLE_SIZE, TEXT_RGB, Anchor::TopCenter)?;
+    canvas.into_png()
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::DType;
+
+    use super::*;
+
+    /// `n` 4×4 images; image `i` has one white pixel at position `i % 16`.
+    fn images(n: usize) -> Vec<u8> {
+        let mut pixels = vec![0u8; n * 16];
+        for i in 0..n {
+            pixels[i * 16 + i % 16] = 255;
+        }
+        pixels
+    }
+
+    fn decode(figure: &Figure) -> image::RgbImage {
+        image::load_from_memory(figure.as_png().unwrap()).unwrap().to_rgb8()
+    }
+
+    #[test]
+    fn only_the_wrong_ones_are_shown_up_to_the_limit() {
+        let truth = [1u8, 2, 3, 4, 5, 6];
+        let predicted = [1u8, 7, 3, 9, 0, 6];
+        let pixels = images(6);
+        // The grid holds images 1, 3 and 4 (the wrong ones): the same picture MapGrid draws for them.
+        let expected = |shown: &[usize], labels: &[&str], title: &str| {
+            let picked: Vec<f32> =
+                shown.iter().flat_map(|&i| pixels[i * 16..(i + 1) * 16].iter().map(|&p| p as f32)).collect();
+            MapGrid::from_values(picked, shown.len(), 4, 4)
+                .unwrap()
+                .columns(COLUMNS)
+                .scale(2)
+                .labels(labels.iter().copied())
+                .title(title)
+                .render()
+                .unwrap()
+        };
+        let all = mistakes_grid_from_bytes(&pixels, &truth, &predicted, 10).unwrap();
+        assert_eq!(all, expected(&[1, 3, 4], &["2→7", "4→9", "5→0"], "3 misclassified of 6 images"));
+        let two = mistakes_grid_from_bytes(&pixels, &truth, &predicted, 2).unwrap();
+        assert_eq!(two, expected(&[1, 3], &["2→7", "4→9"], "2 of 3 misclassified (of 6 images)"));
+    }
+
+    #[test]
+    fn tensors_of_any_dtype_and_bytes_agree() {
+        let truth = [0u32, 1, 2, 3];
+        let predicted = [0u32, 2, 2, 1];
+        let pixels = images(4);
+        let from_bytes = mistakes_grid_from_bytes(&pixels, &truth, &predicted, 5).unwrap();
+        let t = Tensor::from_vec(pixels.clone(), (4, 1, 4, 4), &Device::Cpu).unwrap();
+        assert_eq!(mistakes_grid(&t, &truth, &predicted, 5).unwrap(), from_bytes);
+        let normalised = (t.to_dtype(DType::F32).unwrap() / 255.0).unwrap().squeeze(1).unwrap();
+        assert_eq!(mistakes_grid(&normalised, &truth, &predicted, 5).unwrap(), from_bytes);
+    }
+
+    #[test]
+    fn no_mistakes_says_so_and_bad_input_is_an_error() {
+        let figure = mistakes_grid_from_bytes(&images(3), &[1u8, 2, 3], &[1u8, 2, 3], 10).unwrap();
+        let image = decode(&figure);
+        assert!(image.pixels().any(|p| p.0[0] < 100), "the message is drawn");
+
+        assert!(matches!(
+            mistakes_grid_from_bytes(&images(3), &[1u8, 2], &[1u8, 2], 1),
+            Err(Error::Shape(_))
+        ));
+        assert!(matches!(
+            mistakes_grid_from_bytes(&images(3), &[1u8, 2, 3], &[1u8, 2], 1),
+            Err(Error::Shape(_))
+        ));
+        assert!(matches!(mistakes_grid_from_bytes::<u8>(&[], &[], &[], 1), Err(Error::Shape(_))));
+        assert!(matches!(
+            mistakes_grid_from_bytes(&images(3), &[1u8, 2, 3], &[0u8, 2, 3], 0),
+            Err(Error::InvalidArgument(_))
+        ));
+        let rank2 = Tensor::zeros((3, 16), DType::U8, &Device::Cpu).unwrap();
+        assert!(matches!(mistakes_grid(&rank2, &[1u8, 2, 3], &[0u8, 2, 3], 1), Err(Error::Shape(_))));
+    }
+}
