@@ -49,6 +49,9 @@ pub mod viz;
 
 pub use error::{Error, Result};
 
+#[cfg(doctest)]
+mod book;
+
 // What notebooks and book snippets need besides the crate, so a single `:dep lenet-tutor` is enough.
 pub use candle_core::{self, D, DType, Device, Module, Tensor};
 pub use candle_nn;

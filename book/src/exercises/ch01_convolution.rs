@@ -1,0 +1,1 @@
+//! Exercises of chapter ch01_convolution (being written).

@@ -1,0 +1,1 @@
+//! Exercises of chapter ch02_channels (being written).

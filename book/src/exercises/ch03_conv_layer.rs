@@ -1,0 +1,1 @@
+//! Exercises of chapter ch03_conv_layer (being written).

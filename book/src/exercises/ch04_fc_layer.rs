@@ -1,0 +1,1 @@
+//! Exercises of chapter ch04_fc_layer (being written).

@@ -1,0 +1,1 @@
+//! Exercises of chapter ch05_pooling (being written).

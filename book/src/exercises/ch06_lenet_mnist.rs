@@ -1,0 +1,1 @@
+//! Exercises of chapter ch06_lenet_mnist (being written).

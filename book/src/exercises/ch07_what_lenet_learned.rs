@@ -1,0 +1,1 @@
+//! Exercises of chapter ch07_what_lenet_learned (being written).

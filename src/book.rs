@@ -1,0 +1,26 @@
+//! The book's chapters as doctests: every ```rust block of `book/src/*.md` is compiled and run by
+//! `cargo test --doc` (and `cargo test`) against this crate. mdBook's own `mdbook test` cannot link
+//! external crates, so rustdoc does the checking instead.
+
+#[doc = include_str!("../book/src/intro.md")]
+pub mod intro {}
+#[doc = include_str!("../book/src/ch01-convolution.md")]
+pub mod ch01_convolution {}
+#[doc = include_str!("../book/src/ch02-channels.md")]
+pub mod ch02_channels {}
+#[doc = include_str!("../book/src/ch03-conv-layer.md")]
+pub mod ch03_conv_layer {}
+#[doc = include_str!("../book/src/ch04-fc-layer.md")]
+pub mod ch04_fc_layer {}
+#[doc = include_str!("../book/src/ch05-pooling.md")]
+pub mod ch05_pooling {}
+#[doc = include_str!("../book/src/ch06-lenet-mnist.md")]
+pub mod ch06_lenet_mnist {}
+#[doc = include_str!("../book/src/ch07-what-lenet-learned.md")]
+pub mod ch07_what_lenet_learned {}
+#[doc = include_str!("../book/src/ch08-making-lenet-fast.md")]
+pub mod ch08_making_lenet_fast {}
+#[doc = include_str!("../book/src/appendix-cheatsheet.md")]
+pub mod appendix_cheatsheet {}
+#[doc = include_str!("../book/src/appendix-glossary.md")]
+pub mod appendix_glossary {}
