@@ -19,6 +19,7 @@
 //! | [`model`] | the notes' `Net` | LeNet, channel-wise Dropout2d, PyTorch's initialisation, activations |
 //! | [`train`] | the notes' `fit` | phases, running loss and accuracy, SGD with momentum, history, budget, checkpoints |
 //! | [`viz`] | looking inside | map grids, feature maps layer by layer, curves, confusion matrix, mistakes, a convolution step; PNG/SVG and inline in Jupyter |
+//! | [`ops`] | making LeNet fast | custom candle ops: im2col + GEMM convolution, fused max-pool + ReLU |
 //! | [`rng`] | reproducibility | the one seeded RNG everything random draws from |
 //! | [`error`] | — | the crate's error type |
 //!
@@ -42,6 +43,7 @@ pub mod device;
 pub mod error;
 pub mod experiments;
 pub mod model;
+pub mod ops;
 pub mod pool;
 pub mod rng;
 pub mod train;
@@ -53,5 +55,5 @@ pub use error::{Error, Result};
 mod book;
 
 // What notebooks and book snippets need besides the crate, so a single `:dep lenet-tutor` is enough.
-pub use candle_core::{self, D, DType, Device, Module, Tensor};
+pub use candle_core::{self, D, DType, Device, Module, Tensor, Var};
 pub use candle_nn;

@@ -1,5 +1,208 @@
-use std::path::Path;
+//! Figures of chapters 6 and 7 ("LeNet on MNIST", "What LeNet learned").
+//!
+//! Trains the notes' LeNet on the bundled MNIST sample with the crate's defaults (10 epochs, batch 32,
+//! lr 0.01, seed 1) twice, with plain SGD and with momentum 0.9, draws both learning curves and prints
+//! the numbers the chapters quote; then draws what the momentum model learned.
+//!
+//! Each run saves a checkpoint after every epoch under `target/figures-lenet/` (so
+//! `lenet-tutor visualize --model target/figures-lenet/momentum.safetensors` works afterwards).
+//! Training takes minutes on a small CPU; with `LENET_FIGURES_RESUME=1` a run picks up from those
+//! checkpoints instead of starting over (the crate's resume is exact: same batches, same dropout masks).
 
-pub fn write(_out: &Path) -> lenet_tutor::Result<()> {
+use std::path::{Path, PathBuf};
+
+use lenet_tutor::data::{self, DataOptions, Dataset, DatasetName};
+use lenet_tutor::model::{Dropout2d, LeNet};
+use lenet_tutor::train::{History, Output, TrainConfig, Trainer};
+use lenet_tutor::viz::{self, MapGrid, report};
+use lenet_tutor::{Device, Result, Tensor, rng};
+
+/// Test images whose path through the network chapter 7 draws.
+const FEATURE_MAP_DIGITS: [usize; 2] = [0, 1];
+
+pub fn write(out: &Path) -> Result<()> {
+    let device = lenet_tutor::device::auto();
+    println!("lenet figures on {}", lenet_tutor::device::name(&device));
+    let splits = data::load(DatasetName::MnistSample, &DataOptions::default())?;
+    save(out, "ch06-sample-digits.png", sample_digits(&splits.train)?)?;
+
+    let plain = train(&splits.train, &splits.test, 0.0, "plain", &device)?;
+    let momentum = train(&splits.train, &splits.test, 0.9, "momentum", &device)?;
+    save(out, "ch06-curves-plain.svg", viz::curves_svg(&plain.history)?)?;
+    save(out, "ch06-curves-momentum.svg", viz::curves_svg(&momentum.history)?)?;
+    print_results("plain SGD", &plain.history);
+    print_results("momentum 0.9", &momentum.history);
+
+    let model = &momentum.model;
+    let digit = report::image_tensor(&splits.test, 0, model)?;
+    save(out, "ch06-dropout.png", dropout_figure(model, &digit)?)?;
+
+    let untrained = LeNet::new(1, &device)?; // where training started: same seed
+    save(out, "ch07-conv1-untrained.png", report::conv1_kernels(&untrained)?)?;
+    print_weight_change(&untrained, model)?;
+    save(out, "ch07-conv1-kernels.png", report::conv1_kernels(model)?)?;
+    save(out, "ch07-conv2-kernels.png", report::conv2_kernels(model)?)?;
+    for (k, index) in FEATURE_MAP_DIGITS.into_iter().enumerate() {
+        let image = report::image_tensor(&splits.test, index, model)?;
+        let probabilities = model.forward_t(&image, false)?.exp()?.flatten_all()?.to_vec1::<f32>()?;
+        let (best, p) = probabilities
+            .iter()
+            .enumerate()
+            .fold((0, 0f32), |acc, (i, &p)| if p > acc.1 { (i, p) } else { acc });
+        println!(
+            "RESULT feature maps {k}: test image {index}, label {}, predicted {best} with probability {p:.4}",
+            splits.test.label(index)
+        );
+        save(out, &format!("ch07-feature-maps-{k}.png"), viz::feature_maps(model, &image)?)?;
+    }
+    let (confusion, predictions) = report::confusion(model, &splits.test)?;
+    save(out, "ch07-confusion.svg", confusion.heatmap_svg()?)?;
+    print_confusions(&confusion);
+    let truth: Vec<u32> = splits.test.labels().iter().map(|&l| u32::from(l)).collect();
+    save(out, "ch07-mistakes.png", viz::mistakes_grid_from_bytes(splits.test.images(), &truth, &predictions, 40)?)?;
+    save(out, "ch07-own-model.png", own_model_figure(&splits.test, &device)?)?;
     Ok(())
+}
+
+/// How far each layer's weights moved from their initial values, relative to their size.
+fn print_weight_change(before: &LeNet, after: &LeNet) -> Result<()> {
+    let (before, after) = (before.tensors(), after.tensors());
+    for name in ["conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight"] {
+        let (b, a) = (&before[name], &after[name]);
+        let change = (a - b)?.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?;
+        let size = b.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?;
+        println!("RESULT {name}: |trained - initial| / |initial| = {:.2}", change / size);
+    }
+    Ok(())
+}
+
+/// Chapter 7's "try it on your own model": three hand-made kernels of chapter 1 as a conv layer,
+/// ReLU and 2×2 max pooling, listed by a closure (the same code as the chapter's snippet).
+fn own_model_figure(test: &Dataset, device: &Device) -> Result<viz::Figure> {
+    use lenet_tutor::conv::kernels;
+    let weight = kernels::stack(&[kernels::sobel_x(device)?, kernels::sobel_y(device)?, kernels::laplacian(device)?])?;
+    let edges = lenet_tutor::candle_nn::Conv2d::new(weight, None, Default::default()); // [3,1,3,3]
+    let model = |image: &Tensor| -> Result<Vec<(String, Tensor)>> {
+        use lenet_tutor::Module;
+        let conv = edges.forward(image)?; // [1,3,26,26]
+        let relu = conv.relu()?;
+        let pool = relu.max_pool2d(2)?; // [1,3,13,13]
+        Ok(vec![("edges".into(), conv), ("relu".into(), relu), ("pool".into(), pool)])
+    };
+    let (mean, std) = test.name().normalization();
+    let image = data::loader::images_tensor(test.image(0), 28, 28, (mean, std), device)?;
+    viz::feature_maps(&model, &image)
+}
+
+fn save(out: &Path, name: &str, figure: viz::Figure) -> Result<()> {
+    figure.save(out.join(name))?;
+    println!("wrote {name}");
+    Ok(())
+}
+
+/// The first 20 training digits with their labels: what the data set looks like.
+fn sample_digits(train: &Dataset) -> Result<viz::Figure> {
+    let n = 20;
+    let pixels: Vec<f32> = train.images()[..n * 784].iter().map(|&b| f32::from(b)).collect();
+    MapGrid::from_values(pixels, n, 28, 28)?
+        .columns(10)
+        .scale(2)
+        .labels((0..n).map(|i| format!("{}", train.label(i))))
+        .title("the first 20 training digits of the bundled sample, with their labels")
+        .render()
+}
+
+/// Trains one configuration, or resumes its checkpoint when `LENET_FIGURES_RESUME` is set.
+fn train(train: &Dataset, test: &Dataset, momentum: f64, name: &str, device: &Device) -> Result<Trainer> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/figures-lenet");
+    let path = dir.join(format!("{name}.safetensors"));
+    let config = TrainConfig { momentum, output: Output::Summary, save: Some(path.clone()), ..TrainConfig::default() };
+    println!(
+        "training LeNet: {} epochs, batch {}, lr {}, momentum {momentum}, seed {} -> {}",
+        config.epochs,
+        config.batch_size,
+        config.lr,
+        config.seed,
+        path.display()
+    );
+    let resume = std::env::var_os("LENET_FIGURES_RESUME").is_some() && path.exists();
+    let mut trainer =
+        if resume { Trainer::resume(&path, config, device)? } else { Trainer::new(config, device)? };
+    if resume {
+        println!("resumed at epoch {}", trainer.epochs_done());
+    }
+    trainer.run(train, test)?;
+    Ok(trainer)
+}
+
+/// The table rows the chapter quotes: validation accuracy per epoch and the time spent.
+fn print_results(name: &str, history: &History) {
+    let accuracies: Vec<String> =
+        history.validation.iter().map(|s| format!("{:.2}", s.accuracy())).collect();
+    let train_seconds: f64 = history.training.iter().map(|s| s.seconds).sum();
+    let val_seconds: f64 = history.validation.iter().map(|s| s.seconds).sum();
+    if let (Some(t), Some(v)) = (history.training.last(), history.validation.last()) {
+        println!(
+            "RESULT {name}: final training loss {:.4} accuracy {:.2} % | validation loss {:.4} accuracy {:.2} % ({}/{})",
+            t.loss,
+            t.accuracy(),
+            v.loss,
+            v.accuracy(),
+            v.correct,
+            v.total
+        );
+    }
+    println!("RESULT {name}: validation accuracy per epoch: {}", accuracies.join(", "));
+    println!("RESULT {name}: {train_seconds:.0} s training, {val_seconds:.0} s validation");
+}
+
+/// The most frequent confusions and the per-class recall, for chapter 7's text.
+fn print_confusions(confusion: &viz::Confusion) {
+    let mut pairs = vec![];
+    for (truth, row) in confusion.counts().iter().enumerate() {
+        for (predicted, &count) in row.iter().enumerate() {
+            if truth != predicted && count > 0 {
+                pairs.push((count, truth, predicted));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| b.cmp(a));
+    let top: Vec<String> = pairs.iter().take(8).map(|(n, t, p)| format!("{t}→{p}: {n}")).collect();
+    println!(
+        "RESULT confusion: {} wrong of {}; most frequent: {}",
+        confusion.total() - confusion.correct(),
+        confusion.total(),
+        top.join(", ")
+    );
+    let recalls: Vec<String> = confusion
+        .recalls()
+        .iter()
+        .enumerate()
+        .map(|(c, r)| format!("{c}: {:.1}", r.unwrap_or(0.0)))
+        .collect();
+    println!("RESULT recall per class: {}", recalls.join(", "));
+}
+
+/// conv2's 20 maps of one digit, as they are, after element-wise dropout and after `Dropout2d`.
+///
+/// Both masks come from the crate's seeded RNG, so the figure is the same on every run.
+fn dropout_figure(model: &LeNet, digit: &Tensor) -> Result<viz::Figure> {
+    let conv2 = model.activations(digit)?.conv2; // [1,20,8,8]
+    let element_wise = {
+        use rand::Rng;
+        let mut rng = rng::stream(1, rng::streams::EXPERIMENT);
+        let mask: Vec<f32> =
+            (0..conv2.elem_count()).map(|_| if rng.random::<f32>() < 0.5 { 0.0 } else { 2.0 }).collect();
+        conv2.mul(&Tensor::from_vec(mask, conv2.dims(), conv2.device())?)?
+    };
+    let channel_wise = Dropout2d::new(0.5, rng::seeded(1))?.forward_t(&conv2, true)?;
+    let rows = move |_: &Tensor| -> Result<Vec<(String, Tensor)>> {
+        Ok(vec![
+            ("conv2".to_string(), conv2.clone()),
+            ("element-wise".to_string(), element_wise.clone()),
+            ("Dropout2d".to_string(), channel_wise.clone()),
+        ])
+    };
+    // The rows are signed, so feature_maps draws them blue–white–red: a dropped value is white.
+    viz::feature_maps(&rows, digit)
 }

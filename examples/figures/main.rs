@@ -15,9 +15,10 @@ fn main() {
     lenet_tutor::device::set_threads(None);
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("book/src/figures");
     let which = std::env::args().nth(1).unwrap_or_else(|| "all".into());
-    let result = std::fs::create_dir_all(&out)
-        .map_err(|e| lenet_tutor::Error::io(&out, e))
-        .and_then(|()| match which.as_str() {
+    let result =
+        std::fs::create_dir_all(&out).map_err(|e| lenet_tutor::Error::io(&out, e)).and_then(|()| match which
+            .as_str()
+        {
             "basics" => basics::write(&out),
             "lenet" => lenet::write(&out),
             "all" => basics::write(&out).and_then(|()| lenet::write(&out)),

@@ -25,6 +25,8 @@ pub use dropout2d::{Dropout2d, zeroed_map_fraction};
 pub use init::uniform_fan_in;
 
 use crate::error::{Error, Result};
+pub use crate::ops::{max_pool2d, ConvImpl};
+use crate::ops::InputGrad;
 use crate::rng::{self, streams};
 
 /// The parameters in the order PyTorch's `Net.parameters()` lists them.
@@ -38,16 +40,6 @@ pub const PARAMETER_NAMES: [&str; 8] = [
     "fc2.weight",
     "fc2.bias",
 ];
-
-/// Which convolution code the model runs (the chapter "Making LeNet fast" compares them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ConvImpl {
-    /// The crate's im2col + GEMM custom op on the CPU (candle's own ops on other devices).
-    #[default]
-    Fast,
-    /// candle's built-in `conv2d` everywhere.
-    Candle,
-}
 
 /// A model that turns images into log-probabilities: what the fit loop trains.
 ///
@@ -72,31 +64,6 @@ impl Classifier for LeNet {
     fn start_epoch(&self, seed: u64, epoch: usize) {
         self.conv2_drop.reseed(rng::stream(seed ^ ((epoch as u64) << 32), streams::DROPOUT));
     }
-}
-
-/// Max-pooling with a `k`×`k` window and stride `k`, with PyTorch's gradient, on every device.
-///
-/// candle 0.11's own `max_pool2d` computes the right forward pass but a wrong gradient: its backward
-/// multiplies by the *fraction* of maxima in the window (¼ for a unique maximum) where it should
-/// route the gradient to one maximum. Behind two pooling layers conv1's gradient came out about 16
-/// times too small, which is why a candle LeNet learned more slowly than PyTorch's. The
-/// gradient-parity test (`tests/parity.rs`) found it.
-///
-/// Ties matter too: MNIST's background is one constant value, so conv1's output is constant there and
-/// every 2×2 window in it is a four-way tie. PyTorch sends the whole gradient to the *first* maximum
-/// of the window; so do we, by picking it with `argmax` and reading it with `gather`, whose gradient
-/// goes to the gathered element only.
-pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
-    let (b, c, h, w) = x.dims4()?;
-    let (oh, ow) = (h / k, w / k);
-    // PyTorch floors: rows and columns that do not fill a window are dropped.
-    let x =
-        if oh * k != h || ow * k != w { x.narrow(2, 0, oh * k)?.narrow(3, 0, ow * k)? } else { x.clone() };
-    // [B,C,OH,OW,k·k]: each window's values, row by row, on the last axis.
-    let windows =
-        x.reshape((b, c, oh, k, ow, k))?.permute((0, 1, 2, 4, 3, 5))?.reshape((b, c, oh, ow, k * k))?;
-    let first_max = windows.argmax_keepdim(4)?; // [B,C,OH,OW,1]
-    Ok(windows.gather(&first_max, 4)?.squeeze(4)?)
 }
 
 /// The notes' LeNet.
@@ -300,17 +267,14 @@ impl LeNet {
     }
 
     fn conv(&self, layer: &Conv2d, x: &Tensor, input_is_data: bool) -> Result<Tensor> {
-        match self.conv_impl {
-            ConvImpl::Fast | ConvImpl::Candle => {
-                let _ = input_is_data;
-                Ok(layer.forward(x)?)
-            }
-        }
+        // conv1's input is the batch of images: nobody needs its gradient, so don't compute it.
+        let input_grad = if input_is_data { InputGrad::Skip } else { InputGrad::Needed };
+        self.conv_impl.conv2d(x, layer.weight(), layer.bias(), 0, 1, input_grad)
     }
 
     fn pool_relu(&self, x: &Tensor) -> Result<Tensor> {
         // F.relu(F.max_pool2d(x, 2))
-        Ok(max_pool2d(x, 2)?.relu()?)
+        self.conv_impl.max_pool2d_relu(x, 2)
     }
 }
 

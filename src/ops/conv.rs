@@ -1,0 +1,479 @@
+//! The convolution as candle custom ops: im2col + one GEMM forward, two GEMMs + col2im backward.
+//!
+//! candle lets a crate add its own operations to the autograd graph. A [`CustomOp3`] (three inputs:
+//! `x`, `weight`, `bias`) supplies
+//!
+//! * `cpu_fwd`, which gets the inputs' raw storage and returns the output's, and
+//! * `bwd`, which gets the inputs, the output and the output's gradient *as tensors* and returns one
+//!   optional gradient per input. `None` means "no gradient for this input": candle's backward pass
+//!   then simply leaves that input out of the gradient store.
+//!
+//! The gradients are themselves computed by custom ops (`Conv2dWeightGrad`, `Conv2dInputGrad`)
+//! applied with `apply_op2_no_bwd`, since nobody differentiates the backward pass again.
+//!
+//! With `y = W·cols` (`W: [K, C·FH·FW]`, `cols: [C·FH·FW, B·OH·OW]`) and `G` the gradient of `y`
+//! laid out the same way (`[K, B·OH·OW]`), the chain rule for a matrix product gives
+//!
+//! ```text
+//!   dW    = G · colsᵀ        [K, C·FH·FW]   one GEMM, summing over every position of every image
+//!   dbias = G · 1            [K]            a row sum
+//!   dcols = Wᵀ · G           [C·FH·FW, B·OH·OW], then col2im(dcols) = dx
+//! ```
+//!
+//! and no `conv_transpose2d` loop is needed anywhere. The transposes cost nothing: a GEMM reads a
+//! matrix through its row and column strides, and swapping the strides *is* the transpose.
+//!
+//! **Why conv1 needs no input gradient.** Gradients are only useful for things we update (weights,
+//! biases) or for passing further back to such things. conv1's input is the batch of images: not a
+//! parameter, and nothing before it has one. Its gradient would be computed (one GEMM + col2im, or
+//! candle's `conv_transpose2d`) and thrown away. [`InputGrad::Skip`] tells the op not to, and `bwd`
+//! returns `None` for `x`. (candle's own conv2d cannot know this: its backward always computes it.)
+
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
+
+use crate::error::{Error, Result};
+use crate::ops::im2col::{ConvGeometry, col2im, im2col};
+use crate::ops::{fast_path_applies, threads};
+
+/// Whether the backward pass must produce the gradient of a convolution's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputGrad {
+    /// The input depends on parameters (any layer after the first): compute its gradient.
+    #[default]
+    Needed,
+    /// The input is data (the first layer): skip its gradient, which nobody would read.
+    Skip,
+}
+
+/// A 2-D convolution `y = x ⋆ weight + bias`, with the fast CPU kernels where they apply.
+///
+/// * `x: [B,C,H,W]`, `weight: [K,C,FH,FW]`, `bias: [K]` → `y: [B,K,OH,OW]` with
+///   `OH = (H + 2·padding − FH)/stride + 1` (likewise `OW`), exactly like PyTorch's `F.conv2d`.
+/// * `input_grad`: [`InputGrad::Skip`] for a layer whose input is data; its backward pass then
+///   returns no gradient for `x`.
+///
+/// On the CPU with `f32` tensors this runs the custom ops of this module. Anywhere else it is
+/// [`candle_conv2d`] (which always computes the input gradient; `input_grad` is then only a hint).
+pub fn conv2d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    padding: usize,
+    stride: usize,
+    input_grad: InputGrad,
+) -> Result<Tensor> {
+    let geometry = checked_geometry(x, weight, bias, padding, stride)?;
+    let mut tensors = vec![x, weight];
+    tensors.extend(bias);
+    if !fast_path_applies(&tensors) {
+        return candle_conv2d(x, weight, bias, padding, stride);
+    }
+    // The kernels read raw slices, so the inputs must be laid out densely; for the usual freshly
+    // computed activations and `Var` weights these calls are free.
+    let x = x.contiguous()?;
+    let weight = weight.contiguous()?;
+    let op = Conv2dForward { geometry, input_grad };
+    let y = match bias {
+        Some(bias) => x.apply_op3(&weight, &bias.contiguous()?, op)?,
+        None => x.apply_op2(&weight, op)?,
+    };
+    Ok(y)
+}
+
+/// The same convolution with candle's built-in operations: `Tensor::conv2d` plus a broadcast bias.
+/// The reference the fast path is tested against, and the fallback on GPUs and other dtypes.
+pub fn candle_conv2d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    padding: usize,
+    stride: usize,
+) -> Result<Tensor> {
+    let geometry = checked_geometry(x, weight, bias, padding, stride)?;
+    let y = x.conv2d(weight, padding, stride, 1, 1)?;
+    Ok(match bias {
+        Some(bias) => y.broadcast_add(&bias.reshape((1, geometry.out_channels, 1, 1))?)?,
+        None => y,
+    })
+}
+
+/// Validates the shapes once, with the crate's error messages, for both implementations.
+fn checked_geometry(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    padding: usize,
+    stride: usize,
+) -> Result<ConvGeometry> {
+    let rank4 = |t: &Tensor, what: &str| {
+        t.dims4().map_err(|_| {
+            Error::Shape(format!("conv2d: {what} must have rank 4, got shape {:?}", t.dims()))
+        })
+    };
+    let geometry = ConvGeometry::new(rank4(x, "the input [B,C,H,W]")?, rank4(weight, "the weight [K,C,FH,FW]")?, padding, stride)?;
+    if let Some(bias) = bias {
+        if bias.dims() != [geometry.out_channels] {
+            return Err(Error::Shape(format!(
+                "conv2d: the bias must have shape [{}] (one value per output channel), got {:?}",
+                geometry.out_channels,
+                bias.dims()
+            )));
+        }
+    }
+    Ok(geometry)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward
+// ---------------------------------------------------------------------------------------------
+
+/// The forward op: `x`, `weight` (and `bias`) → `y`. Its `bwd` builds the gradients.
+struct Conv2dForward {
+    geometry: ConvGeometry,
+    input_grad: InputGrad,
+}
+
+impl Conv2dForward {
+    /// `y[b,k,p] = Σ_r W[k,r]·cols[r, b·P + p] + bias[k]`.
+    fn forward(&self, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Result<Vec<f32>> {
+        let g = self.geometry;
+        let (patch, columns, positions) = (g.patch_len(), g.columns(), g.positions());
+
+        let mut cols = vec![0.0f32; patch * columns]; // [C·FH·FW, B·OH·OW]
+        im2col(x, &g, &mut cols)?;
+
+        // The one GEMM: [K, C·FH·FW] · [C·FH·FW, B·OH·OW] = [K, B·OH·OW].
+        let mut product = vec![0.0f32; g.out_channels * columns];
+        gemm_into(
+            &mut product,
+            MatRef::row_major(weight, g.out_channels, patch),
+            MatRef::row_major(&cols, patch, columns),
+        )?;
+        drop(cols);
+
+        // The product is channel-major ([K,B,OH,OW]); the network wants [B,K,OH,OW]. The copy that
+        // reorders it is also where the bias is added, so the bias costs no extra pass.
+        let mut y = vec![0.0f32; g.output_len()];
+        threads::for_each_chunk_mut(&mut y, g.out_channels * positions, |b, image| {
+            for (k, map) in image.chunks_exact_mut(positions).enumerate() {
+                let from = &product[k * columns + b * positions..][..positions];
+                let bias_k = bias.map_or(0.0, |bias| bias[k]);
+                for (dst, src) in map.iter_mut().zip(from) {
+                    *dst = *src + bias_k;
+                }
+            }
+        });
+        Ok(y)
+    }
+
+    fn output_shape(&self) -> Shape {
+        let g = self.geometry;
+        Shape::from((g.batch, g.out_channels, g.out_h, g.out_w))
+    }
+
+    /// The gradients of `x` (unless skipped), `weight` and `bias` from the gradient of `y`.
+    fn backward(&self, x: &Tensor, weight: &Tensor, grad_y: &Tensor) -> candle_core::Result<Gradients> {
+        // [B,K,OH,OW] → [K,B,OH,OW]: the gradient in the same layout as the forward product, so
+        // that it is the matrix G = [K, B·OH·OW] of the formulas above.
+        let grad_cm = grad_y.transpose(0, 1)?.contiguous()?;
+        let weight_grad = x.apply_op2_no_bwd(&grad_cm, &Conv2dWeightGrad { geometry: self.geometry })?;
+        let bias_grad = grad_cm.flatten_from(1)?.sum(1)?;
+        let input_grad = match self.input_grad {
+            InputGrad::Skip => None,
+            InputGrad::Needed => Some(grad_cm.apply_op2_no_bwd(weight, &Conv2dInputGrad { geometry: self.geometry })?),
+        };
+        Ok(Gradients { input_grad, weight_grad, bias_grad })
+    }
+}
+
+struct Gradients {
+    input_grad: Option<Tensor>,
+    weight_grad: Tensor,
+    bias_grad: Tensor,
+}
+
+impl CustomOp3 for Conv2dForward {
+    fn name(&self) -> &'static str {
+        "lenet-conv2d-im2col"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        x_layout: &Layout,
+        weight: &CpuStorage,
+        weight_layout: &Layout,
+        bias: &CpuStorage,
+        bias_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = dense_f32(x, x_layout, "conv2d input")?;
+        let weight = dense_f32(weight, weight_layout, "conv2d weight")?;
+        let bias = dense_f32(bias, bias_layout, "conv2d bias")?;
+        let y = self.forward(x, weight, Some(bias)).map_err(candle_core::Error::msg)?;
+        Ok((CpuStorage::F32(y), self.output_shape()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _bias: &Tensor,
+        _y: &Tensor,
+        grad_y: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let g = self.backward(x, weight, grad_y)?;
+        Ok((g.input_grad, Some(g.weight_grad), Some(g.bias_grad)))
+    }
+}
+
+impl CustomOp2 for Conv2dForward {
+    fn name(&self) -> &'static str {
+        "lenet-conv2d-im2col-nobias"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        x_layout: &Layout,
+        weight: &CpuStorage,
+        weight_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = dense_f32(x, x_layout, "conv2d input")?;
+        let weight = dense_f32(weight, weight_layout, "conv2d weight")?;
+        let y = self.forward(x, weight, None).map_err(candle_core::Error::msg)?;
+        Ok((CpuStorage::F32(y), self.output_shape()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _y: &Tensor,
+        grad_y: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = self.backward(x, weight, grad_y)?;
+        Ok((g.input_grad, Some(g.weight_grad)))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward kernels
+// ---------------------------------------------------------------------------------------------
+
+/// `dW = G · colsᵀ`: inputs `x: [B,C,H,W]` and `G: [K,B,OH,OW]`, output `[K,C,FH,FW]`.
+///
+/// The columns are built again from `x` rather than kept from the forward pass: an im2col is cheap
+/// next to the GEMMs, and keeping it would hold megabytes per layer for as long as the graph lives
+/// (also in evaluation, where no backward pass ever comes).
+struct Conv2dWeightGrad {
+    geometry: ConvGeometry,
+}
+
+impl CustomOp2 for Conv2dWeightGrad {
+    fn name(&self) -> &'static str {
+        "lenet-conv2d-weight-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        x_layout: &Layout,
+        grad_cm: &CpuStorage,
+        grad_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = self.geometry;
+        let x = dense_f32(x, x_layout, "conv2d input")?;
+        let grad_cm = dense_f32(grad_cm, grad_layout, "conv2d output gradient")?;
+        let (patch, columns) = (g.patch_len(), g.columns());
+        let mut cols = vec![0.0f32; patch * columns];
+        im2col(x, &g, &mut cols).map_err(candle_core::Error::msg)?;
+        let mut weight_grad = vec![0.0f32; g.kernel_len()];
+        gemm_into(
+            &mut weight_grad,
+            MatRef::row_major(grad_cm, g.out_channels, columns),
+            MatRef::row_major(&cols, patch, columns).t(),
+        )
+        .map_err(candle_core::Error::msg)?;
+        let shape = Shape::from((g.out_channels, g.in_channels, g.kernel_h, g.kernel_w));
+        Ok((CpuStorage::F32(weight_grad), shape))
+    }
+}
+
+/// `dx = col2im(Wᵀ · G)`: inputs `G: [K,B,OH,OW]` and `weight: [K,C,FH,FW]`, output `[B,C,H,W]`.
+struct Conv2dInputGrad {
+    geometry: ConvGeometry,
+}
+
+impl CustomOp2 for Conv2dInputGrad {
+    fn name(&self) -> &'static str {
+        "lenet-conv2d-input-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        grad_cm: &CpuStorage,
+        grad_layout: &Layout,
+        weight: &CpuStorage,
+        weight_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = self.geometry;
+        let grad_cm = dense_f32(grad_cm, grad_layout, "conv2d output gradient")?;
+        let weight = dense_f32(weight, weight_layout, "conv2d weight")?;
+        let (patch, columns) = (g.patch_len(), g.columns());
+        let mut cols_grad = vec![0.0f32; patch * columns];
+        gemm_into(
+            &mut cols_grad,
+            MatRef::row_major(weight, g.out_channels, patch).t(),
+            MatRef::row_major(grad_cm, g.out_channels, columns),
+        )
+        .map_err(candle_core::Error::msg)?;
+        let mut input_grad = vec![0.0f32; g.input_len()];
+        col2im(&cols_grad, &g, &mut input_grad).map_err(candle_core::Error::msg)?;
+        let shape = Shape::from((g.batch, g.in_channels, g.height, g.width));
+        Ok((CpuStorage::F32(input_grad), shape))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: dense slices and a safe front for `gemm`
+// ---------------------------------------------------------------------------------------------
+
+/// The `f32` elements of a densely laid out tensor, or an error naming `what`.
+pub(crate) fn dense_f32<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
+    let data = storage.as_slice::<f32>()?;
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("{what}: expected a contiguous tensor (call .contiguous() first)"),
+    }
+}
+
+/// A read-only matrix: element `(i, j)` is `data[i·row_stride + j·col_stride]`.
+#[derive(Debug, Clone, Copy)]
+struct MatRef<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// `data` read as a row-major `rows × cols` matrix.
+    fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self { data, rows, cols, row_stride: cols, col_stride: 1 }
+    }
+
+    /// The transpose: the same numbers, with rows and columns (and their strides) swapped.
+    fn t(self) -> Self {
+        Self { rows: self.cols, cols: self.rows, row_stride: self.col_stride, col_stride: self.row_stride, ..self }
+    }
+
+    /// Whether every element the strides can reach lies inside `data`.
+    fn in_bounds(&self) -> bool {
+        self.rows == 0
+            || self.cols == 0
+            || (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride < self.data.len()
+    }
+}
+
+/// `dst = lhs · rhs` with `dst` row-major `[lhs.rows, rhs.cols]`, by the `gemm` crate (the kernel
+/// behind candle's CPU matmul), on as many threads as `RAYON_NUM_THREADS` allows.
+fn gemm_into(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>) -> Result<()> {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    if rhs.rows != k || dst.len() != m * n || !lhs.in_bounds() || !rhs.in_bounds() {
+        return Err(Error::Shape(format!(
+            "matrix product of [{m},{k}] and [{},{n}] into {} elements does not fit",
+            rhs.rows,
+            dst.len()
+        )));
+    }
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 {
+        dst.fill(0.0);
+        return Ok(());
+    }
+    // SAFETY: the checks above guarantee that every index `gemm` forms — (i, p) of lhs, (p, j) of
+    // rhs, (i, j) of dst for i < m, p < k, j < n — lies inside the corresponding slice, and `dst`
+    // is borrowed mutably so it cannot alias the inputs. With `read_dst = false` the old contents
+    // of `dst` are ignored (gemm computes dst = alpha·dst + beta·lhs·rhs; beta = 1).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            threads::gemm_parallelism(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{DType, Device, Var};
+
+    #[test]
+    fn gemm_into_multiplies_and_transposes() {
+        // [2,3] · [3,2] and the same product written with transposed views.
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let b = [7.0, 8.0, 9.0, 10.0, 11.0, 12.0];
+        let mut direct = [0.0; 4];
+        gemm_into(&mut direct, MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 3, 2)).unwrap();
+        let expected: Vec<f32> = (0..2)
+            .flat_map(|i| (0..2).map(move |j| (0..3).map(|p| a[i * 3 + p] * b[p * 2 + j]).sum::<f32>()))
+            .collect();
+        assert_eq!(direct.to_vec(), expected);
+        // (bᵀ·aᵀ)ᵀ = a·b: bᵀ is b's storage read column-first.
+        let mut swapped = [0.0; 4];
+        gemm_into(&mut swapped, MatRef::row_major(&b, 3, 2).t(), MatRef::row_major(&a, 2, 3).t()).unwrap();
+        assert_eq!(swapped, [expected[0], expected[2], expected[1], expected[3]]);
+        let err = gemm_into(&mut [0.0; 3], MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 3, 2)).unwrap_err();
+        assert!(err.to_string().contains("does not fit"), "{err}");
+    }
+
+    #[test]
+    fn bad_shapes_are_clear_errors_on_both_paths() {
+        let dev = Device::Cpu;
+        let x = Tensor::zeros((2, 3, 8, 8), DType::F32, &dev).unwrap();
+        let w = Tensor::zeros((4, 2, 3, 3), DType::F32, &dev).unwrap();
+        for imp in [crate::ops::ConvImpl::Fast, crate::ops::ConvImpl::Candle] {
+            let err = imp.conv2d(&x, &w, None, 0, 1, InputGrad::Needed).unwrap_err().to_string();
+            assert!(err.contains("depth 2"), "{err}");
+        }
+        let w = Tensor::zeros((4, 3, 3, 3), DType::F32, &dev).unwrap();
+        let bias = Tensor::zeros(3, DType::F32, &dev).unwrap();
+        let err = conv2d(&x, &w, Some(&bias), 0, 1, InputGrad::Needed).unwrap_err().to_string();
+        assert!(err.contains("bias must have shape [4]"), "{err}");
+        let flat = Tensor::zeros((2, 192), DType::F32, &dev).unwrap();
+        let err = conv2d(&flat, &w, None, 0, 1, InputGrad::Needed).unwrap_err().to_string();
+        assert!(err.contains("rank 4"), "{err}");
+    }
+
+    #[test]
+    fn f64_falls_back_to_candle_and_still_trains() {
+        let dev = Device::Cpu;
+        let x = Tensor::ones((1, 1, 4, 4), DType::F64, &dev).unwrap();
+        let w = Var::ones((2, 1, 3, 3), DType::F64, &dev).unwrap();
+        let y = conv2d(&x, &w, None, 1, 1, InputGrad::Skip).unwrap();
+        assert_eq!(y.dims(), [1, 2, 4, 4]);
+        let grads = y.sum_all().unwrap().backward().unwrap();
+        assert!(grads.get(&w).is_some());
+    }
+}

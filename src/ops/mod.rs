@@ -1,0 +1,85 @@
+//! Making LeNet fast: the book's chapter on speed, in code.
+//!
+//! candle's CPU convolution is written for generality, not for LeNet's shapes. Measured on this
+//! crate's LeNet (batch 32–64, one thread), a training epoch is 5–7× slower than PyTorch's, and almost
+//! all of the difference is in the two convolutions:
+//!
+//! * the **forward** pass works image by image, so every matrix product is tiny;
+//! * the **input gradient** of `conv2` is computed by `conv_transpose2d`, a plain nested loop;
+//! * `conv1`'s input gradient is computed at all, although its input is the data and nobody asks
+//!   for the gradient of a picture of a digit.
+//!
+//! This module replaces both convolutions (and the max-pool + ReLU after each) by
+//! [candle custom ops](candle_core::CustomOp3): small structs with a `cpu_fwd` that computes the
+//! result from raw slices and a `bwd` that returns the gradients as tensors. Inside, everything is
+//! the classic recipe from Caffe and PyTorch:
+//!
+//! 1. **im2col** ([`im2col`]): copy every receptive field of the whole batch into one column of a
+//!    matrix, so that a convolution *is* a matrix product;
+//! 2. **one GEMM** (general matrix multiply, from the `gemm` crate that candle itself uses) for the
+//!    whole batch, with the bias added while the result is copied out;
+//! 3. the backward pass as two more GEMMs, plus **col2im** to fold the gradient of the columns back
+//!    into the image — and only when [`InputGrad::Needed`] says someone wants it.
+//!
+//! [`ConvImpl`] switches between these kernels and candle's built-in operations, so that the book
+//! can train the same LeNet both ways and compare. On GPUs and for dtypes other than `f32` the fast
+//! path steps aside and candle's operations run, so a model written against this module works
+//! everywhere.
+
+pub mod conv;
+pub mod im2col;
+pub mod pool;
+mod threads;
+
+pub use conv::{InputGrad, candle_conv2d, conv2d};
+pub use pool::{candle_max_pool2d_relu, max_pool2d, max_pool2d_relu};
+
+use candle_core::{DType, Tensor};
+
+use crate::error::Result;
+
+/// Which implementation of the convolution (and of the fused max-pool + ReLU) a model uses.
+///
+/// The book trains LeNet with both and compares epoch times; the results agree to rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConvImpl {
+    /// This module's custom ops (im2col + one GEMM) on the CPU with `f32`; candle's operations on
+    /// every other device or dtype.
+    #[default]
+    Fast,
+    /// candle's built-in `Tensor::conv2d` and generic tensor operations for the pooling (see
+    /// [`pool::max_pool2d`] for why not candle's `max_pool2d`), everywhere.
+    Candle,
+}
+
+impl ConvImpl {
+    /// A 2-D convolution of `x: [B,C,H,W]` with `weight: [K,C,FH,FW]` plus `bias: [K]`, giving
+    /// `[B,K,OH,OW]`; see [`conv2d`] for the arguments.
+    pub fn conv2d(
+        self,
+        x: &Tensor,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        padding: usize,
+        stride: usize,
+        input_grad: InputGrad,
+    ) -> Result<Tensor> {
+        match self {
+            ConvImpl::Fast => conv2d(x, weight, bias, padding, stride, input_grad),
+            ConvImpl::Candle => candle_conv2d(x, weight, bias, padding, stride),
+        }
+    }
+
+    /// `relu(max_pool2d(x, kernel))` for `x: [B,C,H,W]`; see [`max_pool2d_relu`].
+    pub fn max_pool2d_relu(self, x: &Tensor, kernel: usize) -> Result<Tensor> {
+        match self {
+            ConvImpl::Fast => max_pool2d_relu(x, kernel),
+            ConvImpl::Candle => candle_max_pool2d_relu(x, kernel),
+        }
+    }
+}
+
+/// Whether the custom CPU kernels can run on these tensors: all on the CPU, all `f32`.
+fn fast_path_applies(tensors: &[&Tensor]) -> bool {
+    tensors.iter().all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
+}

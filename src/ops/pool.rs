@@ -1,0 +1,253 @@
+//! Max-pooling and ReLU fused into one custom op that remembers where each maximum was.
+//!
+//! LeNet follows each convolution with `max_pool2d(2)` and `relu`. In candle these are two ops, and
+//! the max-pool's backward pass is built from seven full-size tensor operations (upsample the
+//! output, compare with the input to find the maxima, average-pool the mask to count ties, multiply,
+//! upsample the gradient, multiply by the mask) plus two more for the ReLU's backward pass.
+//!
+//! Two facts make one op enough:
+//!
+//! * **ReLU commutes with max**: `relu(max(a,b,c,d)) = max(relu(a),…)`, since ReLU never changes
+//!   the order of numbers. So the op takes the window's maximum and clamps it at zero.
+//! * **The gradient of a max is a switch**: the output's gradient goes entirely to the input that
+//!   won, and nowhere else. If, while pooling, we write down *which* input won (its index in the
+//!   feature map), the backward pass is one scatter: `dx[winner] = dy`. Where the ReLU clamped the
+//!   maximum to zero the gradient is zero, and the op records "no winner" instead.
+//!
+//! Ties (several equal maxima) go to the first one, as in PyTorch; candle's reductions give each
+//! of them the full gradient. With real-valued activations ties practically never happen; a
+//! feature map zeroed by dropout has only ties, but the zero the ReLU makes of it stops the gradient
+//! in both implementations.
+
+use std::sync::OnceLock;
+
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+
+use crate::error::{Error, Result};
+use crate::ops::conv::dense_f32;
+use crate::ops::{fast_path_applies, threads};
+
+/// `relu(max_pool2d(x, kernel))` for `x: [B,C,H,W]`: non-overlapping `kernel × kernel` windows
+/// (stride = kernel, rows and columns that do not fill a window are dropped, as in PyTorch),
+/// giving `[B, C, H/kernel, W/kernel]`.
+///
+/// On the CPU with `f32` it is one custom op whose backward pass is a scatter; elsewhere it is
+/// [`candle_max_pool2d_relu`].
+pub fn max_pool2d_relu(x: &Tensor, kernel: usize) -> Result<Tensor> {
+    let geometry = PoolGeometry::new(x, kernel)?;
+    if !fast_path_applies(&[x]) {
+        return candle_max_pool2d_relu(x, kernel);
+    }
+    let op = MaxPoolRelu { geometry, winners: OnceLock::new() };
+    Ok(x.contiguous()?.apply_op1(op)?)
+}
+
+/// The same computed with candle's generic tensor operations, on any device and dtype:
+/// `relu(max_pool2d(x))` with [`max_pool2d`] below.
+pub fn candle_max_pool2d_relu(x: &Tensor, kernel: usize) -> Result<Tensor> {
+    PoolGeometry::new(x, kernel)?;
+    Ok(max_pool2d(x, kernel)?.relu()?)
+}
+
+/// Max-pooling with a `k`×`k` window and stride `k`, with PyTorch's gradient, on every device.
+///
+/// Why not candle's own `x.max_pool2d(k)`? Its forward pass is right, but in candle 0.11.1 its
+/// backward pass multiplies the gradient by (number of maxima in the window)/k² where it should send
+/// it to one maximum: with 2×2 windows every gradient that flows back through a pooling layer is
+/// **4× too small** — 16× for LeNet's conv1, behind two pools — which is why a candle LeNet learned
+/// more slowly than PyTorch's. The gradient-parity test (`tests/parity.rs`) found it.
+///
+/// Ties matter too: MNIST's background is one constant value, so conv1's output is constant there
+/// and every 2×2 window in it is a four-way tie. PyTorch sends the whole gradient to the *first*
+/// maximum of the window; so do we, by picking it with `argmax` and reading it with `gather`, whose
+/// gradient goes to the gathered element only.
+pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
+    let (b, c, h, w) = x.dims4()?;
+    let (oh, ow) = (h / k, w / k);
+    // PyTorch floors: rows and columns that do not fill a window are dropped.
+    let x = if oh * k != h || ow * k != w { x.narrow(2, 0, oh * k)?.narrow(3, 0, ow * k)? } else { x.clone() };
+    // [B,C,OH,OW,k·k]: each window's values, row by row, on the last axis.
+    let windows = x.reshape((b, c, oh, k, ow, k))?.permute((0, 1, 2, 4, 3, 5))?.reshape((b, c, oh, ow, k * k))?;
+    let first_max = windows.argmax_keepdim(4)?; // [B,C,OH,OW,1]
+    Ok(windows.gather(&first_max, 4)?.squeeze(4)?)
+}
+
+/// The sizes of one pooling: input `[B,C,H,W]`, window `kernel × kernel`, output `[B,C,OH,OW]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PoolGeometry {
+    maps: usize,
+    height: usize,
+    width: usize,
+    kernel: usize,
+    out_h: usize,
+    out_w: usize,
+    batch: usize,
+    channels: usize,
+}
+
+impl PoolGeometry {
+    fn new(x: &Tensor, kernel: usize) -> Result<Self> {
+        let (batch, channels, height, width) = x.dims4().map_err(|_| {
+            Error::Shape(format!("max_pool2d_relu: the input must be [B,C,H,W], got shape {:?}", x.dims()))
+        })?;
+        if kernel == 0 {
+            return Err(Error::InvalidArgument("max_pool2d_relu: the window size must be at least 1, got 0".into()));
+        }
+        if height < kernel || width < kernel {
+            return Err(Error::Shape(format!(
+                "max_pool2d_relu: a {kernel}×{kernel} window does not fit in a {height}×{width} feature map"
+            )));
+        }
+        if u32::try_from(height * width).is_err() {
+            return Err(Error::Shape(format!("max_pool2d_relu: a {height}×{width} feature map is too large")));
+        }
+        Ok(Self {
+            maps: batch * channels,
+            height,
+            width,
+            kernel,
+            out_h: height / kernel,
+            out_w: width / kernel,
+            batch,
+            channels,
+        })
+    }
+
+    fn map_len(&self) -> usize {
+        self.height * self.width
+    }
+
+    fn out_map_len(&self) -> usize {
+        self.out_h * self.out_w
+    }
+}
+
+/// Marks an output whose maximum the ReLU clamped to zero: its gradient goes nowhere.
+const NO_WINNER: u32 = u32::MAX;
+
+/// The forward op. `winners[i]` is the position, inside its own feature map, of the input that
+/// produced output `i` (or [`NO_WINNER`]); written once by `cpu_fwd`, read by `bwd`.
+struct MaxPoolRelu {
+    geometry: PoolGeometry,
+    winners: OnceLock<Vec<u32>>,
+}
+
+impl CustomOp1 for MaxPoolRelu {
+    fn name(&self) -> &'static str {
+        "lenet-max-pool2d-relu"
+    }
+
+    fn cpu_fwd(&self, x: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = self.geometry;
+        let x = dense_f32(x, layout, "max_pool2d_relu input")?;
+        if x.len() != g.maps * g.map_len() {
+            candle_core::bail!("max_pool2d_relu: the input has {} elements, expected {}", x.len(), g.maps * g.map_len());
+        }
+        let mut y = vec![0.0f32; g.maps * g.out_map_len()];
+        let mut winners = vec![NO_WINNER; y.len()];
+        threads::for_each_chunk_pair_mut(&mut y, g.out_map_len(), &mut winners, g.out_map_len(), |map, y, winners| {
+            let plane = &x[map * g.map_len()..][..g.map_len()];
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    let top_left = oy * g.kernel * g.width + ox * g.kernel;
+                    let (mut best, mut best_at) = (plane[top_left], top_left);
+                    for dy in 0..g.kernel {
+                        let row = top_left + dy * g.width;
+                        for (dx, &v) in plane[row..row + g.kernel].iter().enumerate() {
+                            if v > best {
+                                (best, best_at) = (v, row + dx);
+                            }
+                        }
+                    }
+                    // relu: a non-positive maximum becomes 0 and passes no gradient back.
+                    if best > 0.0 {
+                        y[oy * g.out_w + ox] = best;
+                        winners[oy * g.out_w + ox] = best_at as u32;
+                    }
+                }
+            }
+        });
+        // A fresh op is made for every call, so this is the only write.
+        let _ = self.winners.set(winners);
+        Ok((CpuStorage::F32(y), Shape::from((g.batch, g.channels, g.out_h, g.out_w))))
+    }
+
+    fn bwd(&self, _x: &Tensor, _y: &Tensor, grad_y: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let Some(winners) = self.winners.get() else {
+            candle_core::bail!("max_pool2d_relu: backward pass without a forward pass on the CPU");
+        };
+        let scatter = MaxPoolReluGrad { geometry: self.geometry, winners };
+        Ok(Some(grad_y.contiguous()?.apply_op1_no_bwd(&scatter)?))
+    }
+}
+
+/// The backward op: `dx[winner[i]] = dy[i]`, zero everywhere else.
+struct MaxPoolReluGrad<'a> {
+    geometry: PoolGeometry,
+    winners: &'a [u32],
+}
+
+impl CustomOp1 for MaxPoolReluGrad<'_> {
+    fn name(&self) -> &'static str {
+        "lenet-max-pool2d-relu-grad"
+    }
+
+    fn cpu_fwd(&self, grad_y: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = self.geometry;
+        let grad_y = dense_f32(grad_y, layout, "max_pool2d_relu output gradient")?;
+        if grad_y.len() != self.winners.len() {
+            candle_core::bail!("max_pool2d_relu: the gradient has {} elements, expected {}", grad_y.len(), self.winners.len());
+        }
+        let mut grad_x = vec![0.0f32; g.maps * g.map_len()];
+        threads::for_each_chunk_mut(&mut grad_x, g.map_len(), |map, plane| {
+            let range = map * g.out_map_len()..(map + 1) * g.out_map_len();
+            for (&at, &dy) in self.winners[range.clone()].iter().zip(&grad_y[range]) {
+                if at != NO_WINNER {
+                    plane[at as usize] = dy;
+                }
+            }
+        });
+        Ok((CpuStorage::F32(grad_x), Shape::from((g.batch, g.channels, g.height, g.width))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{DType, Device, Var};
+
+    #[test]
+    fn pools_clamps_and_routes_the_gradient_to_the_winner() {
+        // One 2×4 map: windows [1,-2;5,3] and [-1,-4;-3,-2]. The first maximum is 5 (bottom-left);
+        // the second window's maximum is negative, so ReLU makes it 0 and it passes no gradient.
+        let x = Var::from_vec(vec![1f32, -2., -1., -4., 5., 3., -3., -2.], (1, 1, 2, 4), &Device::Cpu).unwrap();
+        let y = max_pool2d_relu(&x, 2).unwrap();
+        assert_eq!(y.flatten_all().unwrap().to_vec1::<f32>().unwrap(), [5.0, 0.0]);
+        let weights = Tensor::new(&[[[[10f32, 20.]]]], &Device::Cpu).unwrap();
+        let grads = (y * weights).unwrap().sum_all().unwrap().backward().unwrap();
+        let dx = grads.get(&x).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(dx, [0.0, 0.0, 0.0, 0.0, 10.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn odd_sizes_drop_the_last_row_and_column_like_candle() {
+        // Compared with candle's own max_pool2d, whose forward pass is right for these sizes.
+        let values: Vec<f32> = (0..2 * 3 * 5 * 7).map(|i| ((i * 37 % 23) as f32) - 11.0).collect();
+        let x = Tensor::from_vec(values, (2, 3, 5, 7), &Device::Cpu).unwrap();
+        let builtin = x.max_pool2d(2).unwrap().relu().unwrap();
+        for ours in [max_pool2d_relu(&x, 2).unwrap(), candle_max_pool2d_relu(&x, 2).unwrap()] {
+            assert_eq!(ours.dims(), [2, 3, 2, 3]);
+            let diff = (ours - &builtin).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            assert_eq!(diff, 0.0);
+        }
+    }
+
+    #[test]
+    fn bad_windows_are_clear_errors() {
+        let x = Tensor::zeros((1, 1, 3, 3), DType::F32, &Device::Cpu).unwrap();
+        let err = max_pool2d_relu(&x, 4).unwrap_err().to_string();
+        assert!(err.contains("does not fit in a 3×3"), "{err}");
+        let err = max_pool2d_relu(&x, 0).unwrap_err().to_string();
+        assert!(err.contains("at least 1"), "{err}");
+    }
+}
