@@ -31,7 +31,9 @@ fn main() -> BenchResult<()> {
         }
         None => {
             for threads in [1, 2] {
-                let status = Command::new(std::env::current_exe()?).args(["--threads", &threads.to_string()]).status()?;
+                let status = Command::new(std::env::current_exe()?)
+                    .args(["--threads", &threads.to_string()])
+                    .status()?;
                 if !status.success() {
                     return Err(format!("the run with {threads} thread(s) failed: {status}").into());
                 }
@@ -85,7 +87,12 @@ struct ConvBench {
 }
 
 impl ConvBench {
-    fn new(x_dims: [usize; 4], w_dims: [usize; 4], input_grad: InputGrad, rng: &mut TutorRng) -> BenchResult<Self> {
+    fn new(
+        x_dims: [usize; 4],
+        w_dims: [usize; 4],
+        input_grad: InputGrad,
+        rng: &mut TutorRng,
+    ) -> BenchResult<Self> {
         let out = [x_dims[0], w_dims[0], x_dims[2] - w_dims[2] + 1, x_dims[3] - w_dims[3] + 1];
         let x = random(&x_dims, 1.0, rng)?;
         // conv2's input comes out of conv1, so it carries a gradient; conv1's input is data.
@@ -123,13 +130,18 @@ struct LeNetBench {
 
 impl LeNetBench {
     fn new(batch: usize, rng: &mut TutorRng) -> BenchResult<Self> {
-        let shapes: [&[usize]; 8] = [&[10, 1, 5, 5], &[10], &[20, 10, 5, 5], &[20], &[50, 320], &[50], &[10, 50], &[10]];
+        let shapes: [&[usize]; 8] =
+            [&[10, 1, 5, 5], &[10], &[20, 10, 5, 5], &[20], &[50, 320], &[50], &[10, 50], &[10]];
         let params = shapes
             .iter()
             .map(|dims| Ok(Var::from_tensor(&random(dims, 0.1, rng)?)?))
             .collect::<BenchResult<Vec<_>>>()?;
         let labels: Vec<u32> = (0..batch).map(|_| rng.random_range(0..10)).collect();
-        Ok(Self { x: random(&[batch, 1, 28, 28], 1.0, rng)?, labels: Tensor::new(labels.as_slice(), &Device::Cpu)?, params })
+        Ok(Self {
+            x: random(&[batch, 1, 28, 28], 1.0, rng)?,
+            labels: Tensor::new(labels.as_slice(), &Device::Cpu)?,
+            params,
+        })
     }
 
     fn step(&self, imp: ConvImpl) -> BenchResult<()> {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use lenet_tutor::data::{self, DataOptions, DatasetName, Loader};
 use lenet_tutor::model::LeNet;
-use lenet_tutor::{device, DType, Device, Tensor};
+use lenet_tutor::{DType, Device, Tensor, device};
 
 fn loss_and_grads(model: &LeNet, images: &Tensor, labels: &Tensor) -> (Tensor, HashMap<String, Tensor>) {
     let log_probs = model.forward_t(images, false).unwrap();
@@ -31,7 +31,9 @@ fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
 fn accelerator_matches_cpu() {
     let accel = device::auto();
     if accel.is_cpu() {
-        eprintln!("device_agreement: no GPU in this build/machine (build with --features cuda or metal); skipped");
+        eprintln!(
+            "device_agreement: no GPU in this build/machine (build with --features cuda or metal); skipped"
+        );
         return;
     }
     let splits = data::load(DatasetName::MnistSample, &DataOptions::default()).unwrap();
@@ -45,10 +47,15 @@ fn accelerator_matches_cpu() {
         &batch.images.to_device(&accel).unwrap(),
         &batch.labels.to_device(&accel).unwrap(),
     );
-    let mut report = vec![("log_probs".to_string(), max_diff(&cpu_out, &gpu_out.to_dtype(DType::F32).unwrap()))];
+    let mut report =
+        vec![("log_probs".to_string(), max_diff(&cpu_out, &gpu_out.to_dtype(DType::F32).unwrap()))];
     for (name, g) in &cpu_grads {
         report.push((format!("grad.{name}"), max_diff(g, &gpu_grads[name])));
     }
     eprintln!("device_agreement on {}: {report:?}", device::name(&accel));
-    assert!(report.iter().all(|(_, d)| *d < 1e-4), "{} disagrees with the CPU: {report:?}", device::name(&accel));
+    assert!(
+        report.iter().all(|(_, d)| *d < 1e-4),
+        "{} disagrees with the CPU: {report:?}",
+        device::name(&accel)
+    );
 }

@@ -110,8 +110,17 @@ struct Outcome {
     grad_b: Option<Tensor>,
 }
 
-fn run(imp: ConvImpl, case: &Case, x: &Tensor, w: &Tensor, b: &Tensor, r: &Tensor, input_grad: InputGrad) -> Outcome {
-    let (x, w, b) = (Var::from_tensor(x).unwrap(), Var::from_tensor(w).unwrap(), Var::from_tensor(b).unwrap());
+fn run(
+    imp: ConvImpl,
+    case: &Case,
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    r: &Tensor,
+    input_grad: InputGrad,
+) -> Outcome {
+    let (x, w, b) =
+        (Var::from_tensor(x).unwrap(), Var::from_tensor(w).unwrap(), Var::from_tensor(b).unwrap());
     let bias = case.with_bias.then_some(b.as_tensor());
     let y = imp.conv2d(&x, &w, bias, case.padding, case.stride, input_grad).unwrap();
     let grads = (&y * r).unwrap().sum_all().unwrap().backward().unwrap();
@@ -248,7 +257,8 @@ fn max_pool2d_relu_agrees_with_candle() {
 /// linear(6·3·3 → 3) → cross-entropy. Returns the losses of `steps` SGD steps from fixed weights.
 fn train_small_net(imp: ConvImpl, steps: usize) -> Vec<f32> {
     let mut rng = seeded(42);
-    let mut var = |dims: &[usize], scale: f32| Var::from_tensor(&random_tensor(dims, scale, &mut rng)).unwrap();
+    let mut var =
+        |dims: &[usize], scale: f32| Var::from_tensor(&random_tensor(dims, scale, &mut rng)).unwrap();
     let (w1, b1) = (var(&[4, 1, 3, 3], 0.33), var(&[4], 0.33));
     let (w2, b2) = (var(&[6, 4, 3, 3], 0.17), var(&[6], 0.17));
     let (w3, b3) = (var(&[3, 54], 0.14), var(&[3], 0.14));
@@ -304,7 +314,8 @@ fn candles_builtin_max_pool2d_gradient_is_k_squared_too_small() {
     let mut rng = seeded(13);
     let x = Var::from_tensor(&random_tensor(&[2, 3, 8, 8], 1.0, &mut rng)).unwrap();
     let r = random_tensor(&[2, 3, 4, 4], 1.0, &mut rng);
-    let grad_of = |y: Tensor| (y * &r).unwrap().sum_all().unwrap().backward().unwrap().get(&x).unwrap().clone();
+    let grad_of =
+        |y: Tensor| (y * &r).unwrap().sum_all().unwrap().backward().unwrap().get(&x).unwrap().clone();
     let builtin = grad_of(x.max_pool2d(2).unwrap());
     // The max over each 2×2 window written as a reduction, whose gradient goes to the maximum.
     let windows = x.reshape((2 * 3 * 4, 2, 4, 2)).unwrap();

@@ -144,7 +144,7 @@ fn ch02(out: &Path, train: &Dataset, device: &Device) -> Result<()> {
 /// Padding and stride, drawn on chapter 1's grid.
 fn ch03(out: &Path) -> Result<()> {
     let (image, kernel) = (rows(&EDGE_IMAGE), rows(&RIGHT_MINUS_LEFT));
-    save(viz::conv_step_figure(&image, &kernel, 1, 1, 0, 0)?, out, "ch03-padding.svg")?;
+    save(viz::conv_step_figure(&image, &kernel, 1, 1, 1, 4)?, out, "ch03-padding.svg")?;
     save(viz::conv_step_figure(&image, &kernel, 0, 2, 0, 1)?, out, "ch03-stride.svg")?;
     save(viz::conv_step_figure(&image, &kernel, 1, 2, 1, 1)?, out, "ch03-padding-stride.svg")
 }
@@ -191,7 +191,8 @@ fn ch04(out: &Path, train: &Dataset, test: &Dataset, device: &Device) -> Result<
 
 /// A feature map before and after max, average and min pooling (2×2, stride 2).
 fn ch05(out: &Path, train: &Dataset, device: &Device) -> Result<()> {
-    let bank = kernels::stack(&[kernels::sobel_x(device)?, kernels::sobel_y(device)?, kernels::laplacian(device)?])?;
+    let bank =
+        kernels::stack(&[kernels::sobel_x(device)?, kernels::sobel_y(device)?, kernels::laplacian(device)?])?;
     let names = ["sobel_x", "sobel_y", "laplacian"];
     let digit = digit_tensor(train.image(DIGIT), train.rows(), train.cols(), device)?.unsqueeze(0)?;
     let feature_map = conv::conv2d(&digit, &bank, None, 1, 1)?; // [3, 28, 28]

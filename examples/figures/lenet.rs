@@ -11,9 +11,12 @@
 
 use std::path::{Path, PathBuf};
 
+use lenet_tutor::candle_core::Var;
+use lenet_tutor::data::Loader;
 use lenet_tutor::data::{self, DataOptions, Dataset, DatasetName};
-use lenet_tutor::model::{Dropout2d, LeNet};
-use lenet_tutor::train::{History, Output, TrainConfig, Trainer};
+use lenet_tutor::model::{Classifier, Dropout2d, LeNet};
+use lenet_tutor::ops::{self, InputGrad};
+use lenet_tutor::train::{FitOptions, History, Output, Phase, Sgd, TrainConfig, Trainer, fit};
 use lenet_tutor::viz::{self, MapGrid, report};
 use lenet_tutor::{Device, Result, Tensor, rng};
 
@@ -32,6 +35,10 @@ pub fn write(out: &Path) -> Result<()> {
     save(out, "ch06-curves-momentum.svg", viz::curves_svg(&momentum.history)?)?;
     print_results("plain SGD", &plain.history);
     print_results("momentum 0.9", &momentum.history);
+    print_results(
+        "plain SGD with candle's max_pool2d",
+        &candle_pooling_run(&splits.train, &splits.test, &device)?,
+    );
 
     let model = &momentum.model;
     let digit = report::image_tensor(&splits.test, 0, model)?;
@@ -53,13 +60,29 @@ pub fn write(out: &Path) -> Result<()> {
             "RESULT feature maps {k}: test image {index}, label {}, predicted {best} with probability {p:.4}",
             splits.test.label(index)
         );
+        let zeros: Vec<String> = model
+            .activations(&image)?
+            .named()
+            .into_iter()
+            .filter(|(name, _)| ["pool1", "pool2", "fc1"].contains(&name.as_str()))
+            .map(|(name, t)| -> Result<String> {
+                let values = t.flatten_all()?.to_vec1::<f32>()?;
+                let zero = values.iter().filter(|&&v| v == 0.0).count();
+                Ok(format!("{name} {zero}/{} zero", values.len()))
+            })
+            .collect::<Result<_>>()?;
+        println!("RESULT feature maps {k}: {}", zeros.join(", "));
         save(out, &format!("ch07-feature-maps-{k}.png"), viz::feature_maps(model, &image)?)?;
     }
     let (confusion, predictions) = report::confusion(model, &splits.test)?;
     save(out, "ch07-confusion.svg", confusion.heatmap_svg()?)?;
     print_confusions(&confusion);
     let truth: Vec<u32> = splits.test.labels().iter().map(|&l| u32::from(l)).collect();
-    save(out, "ch07-mistakes.png", viz::mistakes_grid_from_bytes(splits.test.images(), &truth, &predictions, 40)?)?;
+    save(
+        out,
+        "ch07-mistakes.png",
+        viz::mistakes_grid_from_bytes(splits.test.images(), &truth, &predictions, 40)?,
+    )?;
     save(out, "ch07-own-model.png", own_model_figure(&splits.test, &device)?)?;
     Ok(())
 }
@@ -80,7 +103,8 @@ fn print_weight_change(before: &LeNet, after: &LeNet) -> Result<()> {
 /// ReLU and 2×2 max pooling, listed by a closure (the same code as the chapter's snippet).
 fn own_model_figure(test: &Dataset, device: &Device) -> Result<viz::Figure> {
     use lenet_tutor::conv::kernels;
-    let weight = kernels::stack(&[kernels::sobel_x(device)?, kernels::sobel_y(device)?, kernels::laplacian(device)?])?;
+    let weight =
+        kernels::stack(&[kernels::sobel_x(device)?, kernels::sobel_y(device)?, kernels::laplacian(device)?])?;
     let edges = lenet_tutor::candle_nn::Conv2d::new(weight, None, Default::default()); // [3,1,3,3]
     let model = |image: &Tensor| -> Result<Vec<(String, Tensor)>> {
         use lenet_tutor::Module;
@@ -116,7 +140,8 @@ fn sample_digits(train: &Dataset) -> Result<viz::Figure> {
 fn train(train: &Dataset, test: &Dataset, momentum: f64, name: &str, device: &Device) -> Result<Trainer> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/figures-lenet");
     let path = dir.join(format!("{name}.safetensors"));
-    let config = TrainConfig { momentum, output: Output::Summary, save: Some(path.clone()), ..TrainConfig::default() };
+    let config =
+        TrainConfig { momentum, output: Output::Summary, save: Some(path.clone()), ..TrainConfig::default() };
     println!(
         "training LeNet: {} epochs, batch {}, lr {}, momentum {momentum}, seed {} -> {}",
         config.epochs,
@@ -137,8 +162,7 @@ fn train(train: &Dataset, test: &Dataset, momentum: f64, name: &str, device: &De
 
 /// The table rows the chapter quotes: validation accuracy per epoch and the time spent.
 fn print_results(name: &str, history: &History) {
-    let accuracies: Vec<String> =
-        history.validation.iter().map(|s| format!("{:.2}", s.accuracy())).collect();
+    let accuracies: Vec<String> = history.validation.iter().map(|s| format!("{:.2}", s.accuracy())).collect();
     let train_seconds: f64 = history.training.iter().map(|s| s.seconds).sum();
     let val_seconds: f64 = history.validation.iter().map(|s| s.seconds).sum();
     if let (Some(t), Some(v)) = (history.training.last(), history.validation.last()) {
@@ -205,4 +229,52 @@ fn dropout_figure(model: &LeNet, digit: &Tensor) -> Result<viz::Figure> {
     };
     // The rows are signed, so feature_maps draws them blue–white–red: a dropped value is white.
     viz::feature_maps(&rows, digit)
+}
+
+/// The notes' LeNet with candle 0.11's own `max_pool2d`, whose gradient is scaled by the share of
+/// maxima in each window (see chapter 6): the model the parity test caught. Same weights, same
+/// convolutions, same dropout; only the pooling differs.
+struct CandlePoolingLeNet {
+    inner: LeNet,
+}
+
+impl Classifier for CandlePoolingLeNet {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let p = self.inner.tensors();
+        let conv = |x: &Tensor, name: &str, input_grad| {
+            ops::conv2d(x, &p[&format!("{name}.weight")], Some(&p[&format!("{name}.bias")]), 0, 1, input_grad)
+        };
+        let linear = |x: &Tensor, name: &str| -> Result<Tensor> {
+            Ok(x.matmul(&p[&format!("{name}.weight")].t()?)?.broadcast_add(&p[&format!("{name}.bias")])?)
+        };
+        let x = conv(x, "conv1", InputGrad::Skip)?.max_pool2d(2)?.relu()?; // [B,10,12,12]
+        let x = self.inner.dropout().forward_t(&conv(&x, "conv2", InputGrad::Needed)?, train)?;
+        let x = x.max_pool2d(2)?.relu()?.flatten_from(1)?; // [B,320]
+        let x = linear(&linear(&x, "fc1")?.relu()?, "fc2")?;
+        Ok(lenet_tutor::candle_nn::ops::log_softmax(&x, lenet_tutor::D::Minus1)?)
+    }
+    fn named_vars(&self) -> &[(String, Var)] {
+        self.inner.named_vars()
+    }
+    fn start_epoch(&self, seed: u64, epoch: usize) {
+        self.inner.start_epoch(seed, epoch);
+    }
+}
+
+/// Three epochs of the default run (plain SGD, seed 1) with candle's pooling gradient.
+fn candle_pooling_run(train: &Dataset, test: &Dataset, device: &Device) -> Result<History> {
+    let config = TrainConfig::default();
+    println!("training LeNet with candle's max_pool2d: 3 epochs, otherwise the defaults");
+    let model = CandlePoolingLeNet { inner: LeNet::new(config.seed, device)? };
+    let mut optimizer = Sgd::new(model.named_vars(), config.lr, config.momentum)?;
+    let train_loader = Loader::new(train, config.batch_size, true, config.seed, device)?;
+    let test_loader = Loader::new(test, config.test_batch_size, false, config.seed, device)?;
+    let mut options = FitOptions { output: Output::Summary, ..FitOptions::default() };
+    let mut history = History::default();
+    for epoch in 1..=3 {
+        model.start_epoch(config.seed, epoch);
+        history.push(fit(epoch, &model, &train_loader, Phase::Training, &mut optimizer, &mut options)?);
+        history.push(fit(epoch, &model, &test_loader, Phase::Validation, &mut optimizer, &mut options)?);
+    }
+    Ok(history)
 }

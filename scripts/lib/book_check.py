@@ -288,7 +288,9 @@ def check_page(browser: Chromium, session: str, base: str, rel: str, md: Path | 
             target = urlsplit(params["request"]["url"])
             if target.scheme in ("http", "https", "ws", "wss") and target.hostname != "127.0.0.1":
                 problems.append(f"external request (the book must work offline): {target.geturl()}")
-        elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
+        elif (method == "Network.responseReceived" and params["response"]["status"] >= 400
+              and urlsplit(params["response"]["url"]).path != "/favicon.ico"):
+            # (Chromium asks for /favicon.ico on its own for a page that names no icon: toc.html.)
             problems.append(f"HTTP {params['response']['status']}: {_short(params['response']['url'], base)}")
         elif method == "Network.loadingFailed" and not params.get("canceled"):
             what = _short(requests.get(params["requestId"], "?"), base)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for scripts/book and scripts/notebooks (sourced, not run).
 #
 # Every tool is pinned; an install is skipped when the pinned version is already on PATH, so a

@@ -5,7 +5,9 @@
 #   2. a broken internal link fails it (mdbook-linkcheck2);
 #   3. a missing image fails it;
 #   4. math KaTeX cannot parse fails it;
-#   5. a chapter whose math is not rendered (preprocessor off) fails the browser check.
+#   5. an image file that is not an image fails the browser check;
+#   6. a stylesheet from a CDN (mdbook-katex's default) fails the browser check (offline book);
+#   7. a chapter whose math is not rendered (preprocessor off) fails the browser check.
 # Usage: scripts/tests/book_selftest.sh [--no-browser]
 #        scripts/tests/book_selftest.sh --make-book DIR    (only writes the good book into DIR)
 set -euo pipefail
@@ -93,7 +95,9 @@ expect() {
   local got=pass
   "$ROOT/scripts/book" "${args[@]}" "$dir" >"$log" 2>&1 || got=fail
   if [ "$got" = "$want" ]; then
-    echo "ok   $name: ${got}ed as it should ($(grep -E 'pages checked|error|FAIL|\[ERROR\]' "$log" | head -n 3 | tr '\n' ' '))"
+    echo "ok   $name: ${got}ed as it should: $(sed 's/\x1b\[[0-9;]*m//g' "$log" |
+      grep -v 'built against mdbook' | grep -E 'pages checked|error|FAIL|WARN' | tail -n 2 |
+      cut -c1-150 | tr '\n' ' ')"
   else
     echo "FAIL $name: expected $want, got $got; log:"
     sed 's/^/     | /' "$log" | tail -n 40
@@ -113,10 +117,21 @@ rm "$work/noimage/src/img/dot.png"
 expect fail missing-image "$work/noimage"
 
 make_book "$work/badmath"
+# shellcheck disable=SC2016 # LaTeX, not shell
 sed -i 's/\$x^2\$/$\\frac{x$/' "$work/badmath/src/conv.md"
 expect fail bad-latex "$work/badmath"
 
 if [[ " ${args[*]} " != *" --no-browser "* ]]; then
+  # The file is there (the link check passes) but is not an image: only the browser sees that.
+  make_book "$work/badimage"
+  echo "not a png" >"$work/badimage/src/img/dot.png"
+  expect fail corrupt-image "$work/badimage"
+
+  # mdbook-katex's default <link> to a CDN: the book must not load anything from the web.
+  make_book "$work/cdn"
+  sed -i 's/^no-css = true/no-css = false/' "$work/cdn/book.toml"
+  expect fail cdn-stylesheet "$work/cdn"
+
   make_book "$work/rawmath"
   # Without the KaTeX preprocessor the dollars reach the page as text; only the browser sees that.
   python3 -c 'import re, sys
@@ -127,6 +142,6 @@ open(sys.argv[1], "w").write(re.sub(r"(?ms)^\[preprocessor\.katex\].*?(?=^\[)", 
 fi
 
 checks=4
-[[ " ${args[*]} " == *" --no-browser "* ]] || checks=5
+[[ " ${args[*]} " == *" --no-browser "* ]] || checks=7
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" = 0 ]

@@ -25,8 +25,8 @@ pub use dropout2d::{Dropout2d, zeroed_map_fraction};
 pub use init::uniform_fan_in;
 
 use crate::error::{Error, Result};
-pub use crate::ops::{max_pool2d, ConvImpl};
 use crate::ops::InputGrad;
+pub use crate::ops::{ConvImpl, max_pool2d};
 use crate::rng::{self, streams};
 
 /// The parameters in the order PyTorch's `Net.parameters()` lists them.

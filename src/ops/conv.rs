@@ -106,11 +106,15 @@ fn checked_geometry(
     stride: usize,
 ) -> Result<ConvGeometry> {
     let rank4 = |t: &Tensor, what: &str| {
-        t.dims4().map_err(|_| {
-            Error::Shape(format!("conv2d: {what} must have rank 4, got shape {:?}", t.dims()))
-        })
+        t.dims4()
+            .map_err(|_| Error::Shape(format!("conv2d: {what} must have rank 4, got shape {:?}", t.dims())))
     };
-    let geometry = ConvGeometry::new(rank4(x, "the input [B,C,H,W]")?, rank4(weight, "the weight [K,C,FH,FW]")?, padding, stride)?;
+    let geometry = ConvGeometry::new(
+        rank4(x, "the input [B,C,H,W]")?,
+        rank4(weight, "the weight [K,C,FH,FW]")?,
+        padding,
+        stride,
+    )?;
     if let Some(bias) = bias {
         if bias.dims() != [geometry.out_channels] {
             return Err(Error::Shape(format!(
@@ -180,7 +184,9 @@ impl Conv2dForward {
         let bias_grad = grad_cm.flatten_from(1)?.sum(1)?;
         let input_grad = match self.input_grad {
             InputGrad::Skip => None,
-            InputGrad::Needed => Some(grad_cm.apply_op2_no_bwd(weight, &Conv2dInputGrad { geometry: self.geometry })?),
+            InputGrad::Needed => {
+                Some(grad_cm.apply_op2_no_bwd(weight, &Conv2dInputGrad { geometry: self.geometry })?)
+            }
         };
         Ok(Gradients { input_grad, weight_grad, bias_grad })
     }
@@ -339,7 +345,11 @@ impl CustomOp2 for Conv2dInputGrad {
 // ---------------------------------------------------------------------------------------------
 
 /// The `f32` elements of a densely laid out tensor, or an error naming `what`.
-pub(crate) fn dense_f32<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
+pub(crate) fn dense_f32<'a>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    what: &str,
+) -> candle_core::Result<&'a [f32]> {
     let data = storage.as_slice::<f32>()?;
     match layout.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
@@ -365,7 +375,13 @@ impl<'a> MatRef<'a> {
 
     /// The transpose: the same numbers, with rows and columns (and their strides) swapped.
     fn t(self) -> Self {
-        Self { rows: self.cols, cols: self.rows, row_stride: self.col_stride, col_stride: self.row_stride, ..self }
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
     }
 
     /// Whether every element the strides can reach lies inside `data`.
@@ -444,7 +460,8 @@ mod tests {
         let mut swapped = [0.0; 4];
         gemm_into(&mut swapped, MatRef::row_major(&b, 3, 2).t(), MatRef::row_major(&a, 2, 3).t()).unwrap();
         assert_eq!(swapped, [expected[0], expected[2], expected[1], expected[3]]);
-        let err = gemm_into(&mut [0.0; 3], MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 3, 2)).unwrap_err();
+        let err =
+            gemm_into(&mut [0.0; 3], MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 3, 2)).unwrap_err();
         assert!(err.to_string().contains("does not fit"), "{err}");
     }
 

@@ -73,7 +73,9 @@ impl ConvGeometry {
             )));
         }
         if kernel_h == 0 || kernel_w == 0 {
-            return Err(Error::Shape(format!("the kernel is {kernel_h}×{kernel_w}; it must be at least 1×1")));
+            return Err(Error::Shape(format!(
+                "the kernel is {kernel_h}×{kernel_w}; it must be at least 1×1"
+            )));
         }
         if height + 2 * padding < kernel_h || width + 2 * padding < kernel_w {
             return Err(Error::Shape(format!(
@@ -258,7 +260,8 @@ mod tests {
                                     if iy < 0 || ix < 0 || iy >= g.height as isize || ix >= g.width as isize {
                                         continue;
                                     }
-                                    let xi = ((b * g.in_channels + c) * g.height + iy as usize) * g.width + ix as usize;
+                                    let xi = ((b * g.in_channels + c) * g.height + iy as usize) * g.width
+                                        + ix as usize;
                                     let wi = ((k * g.in_channels + c) * g.kernel_h + fy) * g.kernel_w + fx;
                                     acc += x[xi] * w[wi];
                                 }

@@ -65,9 +65,11 @@ pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
     let (b, c, h, w) = x.dims4()?;
     let (oh, ow) = (h / k, w / k);
     // PyTorch floors: rows and columns that do not fill a window are dropped.
-    let x = if oh * k != h || ow * k != w { x.narrow(2, 0, oh * k)?.narrow(3, 0, ow * k)? } else { x.clone() };
+    let x =
+        if oh * k != h || ow * k != w { x.narrow(2, 0, oh * k)?.narrow(3, 0, ow * k)? } else { x.clone() };
     // [B,C,OH,OW,k·k]: each window's values, row by row, on the last axis.
-    let windows = x.reshape((b, c, oh, k, ow, k))?.permute((0, 1, 2, 4, 3, 5))?.reshape((b, c, oh, ow, k * k))?;
+    let windows =
+        x.reshape((b, c, oh, k, ow, k))?.permute((0, 1, 2, 4, 3, 5))?.reshape((b, c, oh, ow, k * k))?;
     let first_max = windows.argmax_keepdim(4)?; // [B,C,OH,OW,1]
     Ok(windows.gather(&first_max, 4)?.squeeze(4)?)
 }
@@ -91,7 +93,9 @@ impl PoolGeometry {
             Error::Shape(format!("max_pool2d_relu: the input must be [B,C,H,W], got shape {:?}", x.dims()))
         })?;
         if kernel == 0 {
-            return Err(Error::InvalidArgument("max_pool2d_relu: the window size must be at least 1, got 0".into()));
+            return Err(Error::InvalidArgument(
+                "max_pool2d_relu: the window size must be at least 1, got 0".into(),
+            ));
         }
         if height < kernel || width < kernel {
             return Err(Error::Shape(format!(
@@ -99,7 +103,9 @@ impl PoolGeometry {
             )));
         }
         if u32::try_from(height * width).is_err() {
-            return Err(Error::Shape(format!("max_pool2d_relu: a {height}×{width} feature map is too large")));
+            return Err(Error::Shape(format!(
+                "max_pool2d_relu: a {height}×{width} feature map is too large"
+            )));
         }
         Ok(Self {
             maps: batch * channels,
@@ -141,32 +147,42 @@ impl CustomOp1 for MaxPoolRelu {
         let g = self.geometry;
         let x = dense_f32(x, layout, "max_pool2d_relu input")?;
         if x.len() != g.maps * g.map_len() {
-            candle_core::bail!("max_pool2d_relu: the input has {} elements, expected {}", x.len(), g.maps * g.map_len());
+            candle_core::bail!(
+                "max_pool2d_relu: the input has {} elements, expected {}",
+                x.len(),
+                g.maps * g.map_len()
+            );
         }
         let mut y = vec![0.0f32; g.maps * g.out_map_len()];
         let mut winners = vec![NO_WINNER; y.len()];
-        threads::for_each_chunk_pair_mut(&mut y, g.out_map_len(), &mut winners, g.out_map_len(), |map, y, winners| {
-            let plane = &x[map * g.map_len()..][..g.map_len()];
-            for oy in 0..g.out_h {
-                for ox in 0..g.out_w {
-                    let top_left = oy * g.kernel * g.width + ox * g.kernel;
-                    let (mut best, mut best_at) = (plane[top_left], top_left);
-                    for dy in 0..g.kernel {
-                        let row = top_left + dy * g.width;
-                        for (dx, &v) in plane[row..row + g.kernel].iter().enumerate() {
-                            if v > best {
-                                (best, best_at) = (v, row + dx);
+        threads::for_each_chunk_pair_mut(
+            &mut y,
+            g.out_map_len(),
+            &mut winners,
+            g.out_map_len(),
+            |map, y, winners| {
+                let plane = &x[map * g.map_len()..][..g.map_len()];
+                for oy in 0..g.out_h {
+                    for ox in 0..g.out_w {
+                        let top_left = oy * g.kernel * g.width + ox * g.kernel;
+                        let (mut best, mut best_at) = (plane[top_left], top_left);
+                        for dy in 0..g.kernel {
+                            let row = top_left + dy * g.width;
+                            for (dx, &v) in plane[row..row + g.kernel].iter().enumerate() {
+                                if v > best {
+                                    (best, best_at) = (v, row + dx);
+                                }
                             }
                         }
-                    }
-                    // relu: a non-positive maximum becomes 0 and passes no gradient back.
-                    if best > 0.0 {
-                        y[oy * g.out_w + ox] = best;
-                        winners[oy * g.out_w + ox] = best_at as u32;
+                        // relu: a non-positive maximum becomes 0 and passes no gradient back.
+                        if best > 0.0 {
+                            y[oy * g.out_w + ox] = best;
+                            winners[oy * g.out_w + ox] = best_at as u32;
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
         // A fresh op is made for every call, so this is the only write.
         let _ = self.winners.set(winners);
         Ok((CpuStorage::F32(y), Shape::from((g.batch, g.channels, g.out_h, g.out_w))))
@@ -196,7 +212,11 @@ impl CustomOp1 for MaxPoolReluGrad<'_> {
         let g = self.geometry;
         let grad_y = dense_f32(grad_y, layout, "max_pool2d_relu output gradient")?;
         if grad_y.len() != self.winners.len() {
-            candle_core::bail!("max_pool2d_relu: the gradient has {} elements, expected {}", grad_y.len(), self.winners.len());
+            candle_core::bail!(
+                "max_pool2d_relu: the gradient has {} elements, expected {}",
+                grad_y.len(),
+                self.winners.len()
+            );
         }
         let mut grad_x = vec![0.0f32; g.maps * g.map_len()];
         threads::for_each_chunk_mut(&mut grad_x, g.map_len(), |map, plane| {
@@ -220,7 +240,8 @@ mod tests {
     fn pools_clamps_and_routes_the_gradient_to_the_winner() {
         // One 2×4 map: windows [1,-2;5,3] and [-1,-4;-3,-2]. The first maximum is 5 (bottom-left);
         // the second window's maximum is negative, so ReLU makes it 0 and it passes no gradient.
-        let x = Var::from_vec(vec![1f32, -2., -1., -4., 5., 3., -3., -2.], (1, 1, 2, 4), &Device::Cpu).unwrap();
+        let x =
+            Var::from_vec(vec![1f32, -2., -1., -4., 5., 3., -3., -2.], (1, 1, 2, 4), &Device::Cpu).unwrap();
         let y = max_pool2d_relu(&x, 2).unwrap();
         assert_eq!(y.flatten_all().unwrap().to_vec1::<f32>().unwrap(), [5.0, 0.0]);
         let weights = Tensor::new(&[[[[10f32, 20.]]]], &Device::Cpu).unwrap();
@@ -237,7 +258,8 @@ mod tests {
         let builtin = x.max_pool2d(2).unwrap().relu().unwrap();
         for ours in [max_pool2d_relu(&x, 2).unwrap(), candle_max_pool2d_relu(&x, 2).unwrap()] {
             assert_eq!(ours.dims(), [2, 3, 2, 3]);
-            let diff = (ours - &builtin).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            let diff =
+                (ours - &builtin).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
             assert_eq!(diff, 0.0);
         }
     }
