@@ -115,14 +115,14 @@ fn checked_geometry(
         padding,
         stride,
     )?;
-    if let Some(bias) = bias {
-        if bias.dims() != [geometry.out_channels] {
-            return Err(Error::Shape(format!(
-                "conv2d: the bias must have shape [{}] (one value per output channel), got {:?}",
-                geometry.out_channels,
-                bias.dims()
-            )));
-        }
+    if let Some(bias) = bias
+        && bias.dims() != [geometry.out_channels]
+    {
+        return Err(Error::Shape(format!(
+            "conv2d: the bias must have shape [{}] (one value per output channel), got {:?}",
+            geometry.out_channels,
+            bias.dims()
+        )));
     }
     Ok(geometry)
 }
