@@ -15,3 +15,5 @@ mod ch05_pooling;
 mod ch06_lenet_mnist;
 #[path = "../book/src/exercises/ch07_what_lenet_learned.rs"]
 mod ch07_what_lenet_learned;
+#[path = "../book/src/exercises/ch08_making_lenet_fast.rs"]
+mod ch08_making_lenet_fast;

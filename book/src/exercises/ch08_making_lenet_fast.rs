@@ -1,0 +1,1 @@
+//! Exercises of chapter 8 (being written).
