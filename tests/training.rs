@@ -37,13 +37,13 @@ fn same_seed_same_losses_bit_for_bit() {
 #[test]
 fn training_lowers_the_loss() {
     let (train, test) = small_sample();
-    let mut t = Trainer::new(TrainConfig { momentum: 0.9, ..config(3) }, &Device::Cpu).unwrap();
+    let mut t = Trainer::new(TrainConfig { momentum: 0.9, ..config(6) }, &Device::Cpu).unwrap();
     t.run(&train, &test).unwrap();
     let v = &t.history.validation;
-    assert_eq!(v.len(), 3);
-    assert!(v[2].loss < v[0].loss, "{v:?}");
-    // A fresh LeNet is at chance (~10%); three epochs on 640 digits get well past it.
-    assert!(v[2].accuracy() > 70.0, "{v:?}");
+    assert_eq!(v.len(), 6);
+    assert!(v[5].loss < v[0].loss, "{v:?}");
+    // A fresh LeNet is at chance (~10%); six epochs on 320 digits get far past it.
+    assert!(v[0].accuracy() < 40.0 && v[5].accuracy() > 60.0, "{v:?}");
     assert!(v.iter().all(|s| s.phase == Phase::Validation && s.total == 100));
 }
 

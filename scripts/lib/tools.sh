@@ -18,9 +18,16 @@ has_version() {
 # cargo_tool CRATE VERSION [BIN]: installs CRATE@VERSION with `cargo install --locked` unless BIN
 # (default: CRATE) already reports VERSION. --locked matters: evcxr_jupyter, for one, no longer
 # builds against the newest versions of its dependencies.
+# cargo_installed CRATE VERSION: `cargo install` has CRATE at VERSION (for tools without --version,
+# such as evcxr_jupyter).
+cargo_installed() {
+  command -v cargo >/dev/null 2>&1 &&
+    cargo install --list 2>/dev/null | grep -qxF -- "$1 v$2:"
+}
+
 cargo_tool() {
   local crate=$1 version=$2 bin=${3:-$1}
-  if has_version "$bin" "$version"; then
+  if has_version "$bin" "$version" || { command -v "$bin" >/dev/null 2>&1 && cargo_installed "$crate" "$version"; }; then
     return 0
   fi
   command -v cargo >/dev/null 2>&1 || die "cargo is needed to install $crate $version (https://rustup.rs)"
@@ -30,7 +37,8 @@ cargo_tool() {
   log "$crate $version installed in $((SECONDS - start))s"
   # cargo's bin directory may not be on PATH yet on a fresh machine.
   PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-  has_version "$bin" "$version" || die "$bin does not report version $version after installing it"
+  has_version "$bin" "$version" || cargo_installed "$crate" "$version" ||
+    die "$bin $version is not on PATH after installing it"
 }
 
 # as_root CMD...: runs CMD as root (directly, or through sudo when there is one).
