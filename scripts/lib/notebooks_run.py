@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -48,10 +49,44 @@ def stderr_text(cell) -> str:
     return "".join(parts)
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def excerpt(text: str, lines: int = 25) -> str:
-    kept = text.strip().splitlines()
+    kept = ANSI.sub("", text).strip().splitlines()
     more = len(kept) - lines
     return "\n".join(kept[:lines]) + (f"\n... ({more} more lines)" if more > 0 else "")
+
+
+def readable_stderr(text: str) -> str:
+    """The stderr of a cell without stack backtraces (which RUST_BACKTRACE may switch on)."""
+    kept, in_backtrace = [], False
+    for line in ANSI.sub("", text).splitlines():
+        if line.strip() == "stack backtrace:":
+            in_backtrace = True
+            continue
+        if in_backtrace and (line.startswith(" ") or line.startswith("note: Some details")):
+            continue
+        in_backtrace = False
+        if line.strip():
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def describe_failed_cell(nb) -> str | None:
+    """A short account of the first code cell that has an error output: where, what, stderr."""
+    for index, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
+        errors = [o for o in outputs_of(cell) if o.get("output_type") == "error"]
+        if not errors:
+            continue
+        first_line = next((l for l in cell.source.splitlines() if l.strip()), "")
+        streams = "".join(o.get("text", "") for o in outputs_of(cell)
+                          if o.get("output_type") == "stream" and o.get("name") == "stderr")
+        details = "\n".join(ANSI.sub("", "\n".join(e.get("traceback", []))) or e.get("evalue", "")
+                            for e in errors)
+        return (f"code cell {index} (`{first_line.strip()[:70]}`) failed:\n"
+                + excerpt(readable_stderr(streams) + "\n" + details, 30))
+    return None
 
 
 def problems_after_run(nb) -> list[str]:
@@ -64,7 +99,7 @@ def problems_after_run(nb) -> list[str]:
             continue
         err = stderr_text(cell)
         if any(marker in err for marker in PANIC_MARKERS):
-            problems.append(f"code cell {index} panicked:\n{excerpt(err)}")
+            problems.append(f"code cell {index} panicked:\n{excerpt(readable_stderr(err))}")
         if "figure" in tags and "skip-execution" not in tags and not has_image(cell):
             problems.append(f"code cell {index} is tagged `figure` but produced no image "
                             f"(image/png or image/svg+xml)")
@@ -75,12 +110,27 @@ def problems_after_run(nb) -> list[str]:
     return problems
 
 
+def merge_streams(outputs: list) -> list:
+    """evcxr sends each printed line as its own output; one output per run of lines reads better."""
+    merged: list = []
+    for out in outputs:
+        previous = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream"
+                and previous.get("name") == out.get("name")):
+            previous["text"] = previous.get("text", "") + out.get("text", "")
+        else:
+            merged.append(out)
+    return merged
+
+
 def strip_for_commit(nb) -> None:
-    """Drops timing metadata and outputs too big to commit (--update)."""
+    """Merges stream outputs, drops timing metadata and outputs too big to commit (--update)."""
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
         if cell.cell_type != "code":
             continue
+        cell.outputs = merge_streams(cell.outputs)
         for i, out in enumerate(cell.outputs):
             size = len(json.dumps(out))
             if size > MAX_OUTPUT_BYTES:
@@ -119,7 +169,7 @@ def run_notebook(path: Path, args) -> tuple[list[str], object, dict]:
     except DeadKernelError as error:
         problems.append(f"the kernel died: {error}")
     except CellExecutionError as error:
-        problems.append(f"a cell failed:\n{excerpt(str(error), 40)}")
+        problems.append(describe_failed_cell(nb) or f"a cell failed:\n{excerpt(str(error), 40)}")
     except Exception as error:  # noqa: BLE001 - a kernel that won't start, say: report it, go on
         problems.append(f"could not run the notebook: {type(error).__name__}: {error}")
     if not problems:

@@ -12,19 +12,24 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 has_version() {
   command -v "$1" >/dev/null 2>&1 || return 1
   # "mdbook v0.5.4" matches 0.5.4, but "0.5.40" and "10.5.4" do not.
-  "$1" --version 2>/dev/null | grep -qE -- "(^|[^0-9.])${2//./\\.}([^0-9.]|$)"
+  # (The output is captured first: `grep -q` closing a pipe early would fail it under pipefail.)
+  local reported
+  reported=$("$1" --version 2>/dev/null) || return 1
+  grep -qE -- "(^|[^0-9.])${2//./\\.}([^0-9.]|$)" <<<"$reported"
+}
+
+# cargo_installed CRATE VERSION: `cargo install` has CRATE at VERSION (for tools without --version,
+# such as evcxr_jupyter).
+cargo_installed() {
+  local installed
+  command -v cargo >/dev/null 2>&1 || return 1
+  installed=$(cargo install --list 2>/dev/null) || return 1
+  grep -qxF -- "$1 v$2:" <<<"$installed"
 }
 
 # cargo_tool CRATE VERSION [BIN]: installs CRATE@VERSION with `cargo install --locked` unless BIN
 # (default: CRATE) already reports VERSION. --locked matters: evcxr_jupyter, for one, no longer
 # builds against the newest versions of its dependencies.
-# cargo_installed CRATE VERSION: `cargo install` has CRATE at VERSION (for tools without --version,
-# such as evcxr_jupyter).
-cargo_installed() {
-  command -v cargo >/dev/null 2>&1 &&
-    cargo install --list 2>/dev/null | grep -qxF -- "$1 v$2:"
-}
-
 cargo_tool() {
   local crate=$1 version=$2 bin=${3:-$1}
   if has_version "$bin" "$version" || { command -v "$bin" >/dev/null 2>&1 && cargo_installed "$crate" "$version"; }; then
