@@ -94,8 +94,11 @@ fn wave(n: usize, step: f32) -> Vec<f32> {
     (0..n).map(|i| (i as f32 * step).sin()).collect()
 }
 
+/// A 2-D image as rows of pixels.
+type Image = Vec<Vec<f32>>;
+
 /// `ops::conv2d`'s gradient of `x: [1,1,h,w]` for `loss = Σ y ⊙ r`, next to the naive one.
-fn both_input_grads(k: usize, h: usize, w: usize, f: usize) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+fn both_input_grads(k: usize, h: usize, w: usize, f: usize) -> Result<(Image, Image)> {
     let device = lenet_tutor::device::auto();
     let (oh, ow) = (h - f + 1, w - f + 1);
     let x = Var::from_vec(wave(h * w, 0.7), (1, 1, h, w), &device)?;
