@@ -74,6 +74,7 @@ fn main() {
 fn run() -> Result<()> {
     let args = parse_args()?;
     device::set_threads(Some(args.threads));
+    lenet_tutor::ops::reuse_freed_memory();
     let dev = Device::Cpu;
     let splits = data::load(args.dataset, &DataOptions { data_dir: None, allow_download: false })?;
     let mut model = LeNet::new(1, &dev)?;

@@ -3,13 +3,21 @@
 //!
 //! ```text
 //! cargo run --release --example ops_bench              # 1 and 2 threads, batch 32 and 64
-//! cargo run --release --example ops_bench -- --threads 1
+//! cargo run --release --example ops_bench -- --threads 1 [--default-malloc]
 //! ```
 //!
-//! Every timing is the median of several runs of forward + backward (`loss = Σ y ⊙ r`, then
-//! `loss.backward()`), so it includes what a training step pays: the custom ops, candle's
-//! bookkeeping of the gradients, and the multiply-and-sum that makes the loss. Without `--threads`
-//! the program re-runs itself once per thread count, because rayon fixes its pool size at start-up.
+//! Runs call [`lenet_tutor::ops::reuse_freed_memory`] first unless `--default-malloc` is given; the
+//! full run shows one thread both ways.
+//!
+//! Every timing is of forward + backward (`loss = Σ y ⊙ r`, then `loss.backward()`), so it
+//! includes what a training step pays: the custom ops, candle's bookkeeping of the gradients, and
+//! the multiply-and-sum that makes the loss. Without `--threads` the program re-runs itself once
+//! per thread count, because rayon fixes its pool size at start-up.
+//!
+//! Two numbers per measurement: the median wall-clock time of one call, and (on Linux) the CPU time
+//! the process used per call. On a busy machine the wall time also counts the time other programs
+//! had the CPU; with one thread the CPU time does not, and is the better estimate of what an idle
+//! machine would show. (With two threads, rayon's idle workers spin, so CPU time is not shown.)
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -27,13 +35,21 @@ fn main() -> BenchResult<()> {
         Some(i) => {
             let threads: usize = args.get(i + 1).ok_or("--threads needs a number")?.parse()?;
             lenet_tutor::device::set_threads(Some(threads));
+            let tuned = !args.iter().any(|a| a == "--default-malloc");
+            if tuned {
+                lenet_tutor::ops::reuse_freed_memory();
+            }
+            println!(
+                "--- {threads} thread(s), {} ---",
+                if tuned { "reuse_freed_memory()" } else { "default malloc" }
+            );
             run(threads)
         }
         None => {
-            for threads in [1, 2] {
-                let status = Command::new(std::env::current_exe()?)
-                    .args(["--threads", &threads.to_string()])
-                    .status()?;
+            for (threads, malloc) in [(1, None), (2, None), (1, Some("--default-malloc"))] {
+                let threads = threads.to_string();
+                let args = ["--threads", threads.as_str()].into_iter().chain(malloc);
+                let status = Command::new(std::env::current_exe()?).args(args).status()?;
                 if !status.success() {
                     return Err(format!("the run with {threads} thread(s) failed: {status}").into());
                 }
@@ -49,32 +65,62 @@ fn random(dims: &[usize], scale: f32, rng: &mut TutorRng) -> BenchResult<Tensor>
     Ok(Tensor::from_vec(values, dims, &Device::Cpu)?)
 }
 
-/// Median wall time of `f`, after two warm-up calls; runs at most ~0.4 s (and at least 5 times).
-fn median_time(mut f: impl FnMut() -> BenchResult<()>) -> BenchResult<Duration> {
+/// CPU time used so far by this process (all threads), from `/proc/self/stat`; `None` elsewhere.
+fn process_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may contain spaces) start at "state"; utime and stime
+    // are the 14th and 15th fields of the line, in clock ticks of 1/100 s.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// One measurement: median wall time per call and CPU time per call.
+#[derive(Clone, Copy)]
+struct Timing {
+    wall: Duration,
+    cpu: Option<Duration>,
+}
+
+/// Times `f` after two warm-up calls, for about a second (at least 5 calls).
+fn measure(mut f: impl FnMut() -> BenchResult<()>) -> BenchResult<Timing> {
     f()?;
     f()?;
     let mut times = Vec::new();
-    let start = Instant::now();
-    while times.len() < 5 || (start.elapsed() < Duration::from_millis(400) && times.len() < 200) {
+    let (start, cpu_start) = (Instant::now(), process_cpu_time());
+    while times.len() < 5 || (start.elapsed() < Duration::from_millis(600) && times.len() < 500) {
         let t = Instant::now();
         f()?;
         times.push(t.elapsed());
     }
+    let cpu = match (cpu_start, process_cpu_time()) {
+        (Some(a), Some(b)) => Some((b - a) / times.len() as u32),
+        _ => None,
+    };
     times.sort();
-    Ok(times[times.len() / 2])
+    Ok(Timing { wall: times[times.len() / 2], cpu })
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn report(threads: usize, batch: usize, what: &str, fast: Duration, candle: Duration) {
-    println!(
-        "threads={threads} batch={batch:>2}  {what:<26} fast {:>8.3} ms   candle {:>8.3} ms   candle/fast {:>5.1}x",
-        ms(fast),
-        ms(candle),
-        candle.as_secs_f64() / fast.as_secs_f64()
+fn report(threads: usize, batch: usize, what: &str, fast: Timing, candle: Timing) {
+    let mut line = format!(
+        "threads={threads} batch={batch:>2}  {what:<26} wall: fast {:>7.2} ms candle {:>7.2} ms = {:>4.1}x",
+        ms(fast.wall),
+        ms(candle.wall),
+        candle.wall.as_secs_f64() / fast.wall.as_secs_f64()
     );
+    if let (1, Some(fast), Some(candle)) = (threads, fast.cpu, candle.cpu) {
+        line += &format!(
+            "   cpu: fast {:>7.2} ms candle {:>7.2} ms = {:>4.1}x",
+            ms(fast),
+            ms(candle),
+            candle.as_secs_f64() / fast.as_secs_f64()
+        );
+    }
+    println!("{line}");
 }
 
 /// One LeNet layer pair: the convolution's forward pass alone, and forward + backward.
@@ -164,11 +210,11 @@ fn run(threads: usize) -> BenchResult<()> {
         let conv1 = ConvBench::new([batch, 1, 28, 28], [10, 1, 5, 5], InputGrad::Skip, &mut rng)?;
         let conv2 = ConvBench::new([batch, 10, 12, 12], [20, 10, 5, 5], InputGrad::Needed, &mut rng)?;
         for (name, conv) in [("conv1", &conv1), ("conv2", &conv2)] {
-            let fast = median_time(|| conv.forward(ConvImpl::Fast).map(drop))?;
-            let candle = median_time(|| conv.forward(ConvImpl::Candle).map(drop))?;
+            let fast = measure(|| conv.forward(ConvImpl::Fast).map(drop))?;
+            let candle = measure(|| conv.forward(ConvImpl::Candle).map(drop))?;
             report(threads, batch, &format!("{name} forward"), fast, candle);
-            let fast = median_time(|| conv.forward_backward(ConvImpl::Fast))?;
-            let candle = median_time(|| conv.forward_backward(ConvImpl::Candle))?;
+            let fast = measure(|| conv.forward_backward(ConvImpl::Fast))?;
+            let candle = measure(|| conv.forward_backward(ConvImpl::Candle))?;
             report(threads, batch, &format!("{name} forward+backward"), fast, candle);
         }
 
@@ -178,20 +224,22 @@ fn run(threads: usize) -> BenchResult<()> {
             (pool(pooled.as_tensor())? * &r)?.sum_all()?.backward()?;
             Ok(())
         };
-        let fast = median_time(|| pool_step(&|x| ops::max_pool2d_relu(x, 2)))?;
-        let candle = median_time(|| pool_step(&|x| ops::candle_max_pool2d_relu(x, 2)))?;
+        let fast = measure(|| pool_step(&|x| ops::max_pool2d_relu(x, 2)))?;
+        let candle = measure(|| pool_step(&|x| ops::candle_max_pool2d_relu(x, 2)))?;
         report(threads, batch, "pool1+relu fwd+bwd", fast, candle);
-        let builtin = median_time(|| pool_step(&|x| Ok(x.max_pool2d(2)?.relu()?)))?;
+        let builtin = measure(|| pool_step(&|x| Ok(x.max_pool2d(2)?.relu()?)))?;
         report(threads, batch, "  (vs builtin max_pool2d)", fast, builtin);
 
         let lenet = LeNetBench::new(batch, &mut rng)?;
-        let fast = median_time(|| lenet.step(ConvImpl::Fast))?;
-        let candle = median_time(|| lenet.step(ConvImpl::Candle))?;
+        let fast = measure(|| lenet.step(ConvImpl::Fast))?;
+        let candle = measure(|| lenet.step(ConvImpl::Candle))?;
         report(threads, batch, "LeNet step fwd+bwd", fast, candle);
+        let best = |t: Timing| if threads == 1 { t.cpu.unwrap_or(t.wall) } else { t.wall };
+        let steps = (60000 / batch) as f64;
         println!(
-            "threads={threads} batch={batch:>2}  => one epoch of 60000 images: fast {:.1} s, candle {:.1} s",
-            ms(fast) * (60000 / batch) as f64 / 1e3,
-            ms(candle) * (60000 / batch) as f64 / 1e3
+            "threads={threads} batch={batch:>2}  => one epoch of 60000 images (forward+backward only): fast {:.1} s, candle {:.1} s",
+            best(fast).as_secs_f64() * steps,
+            best(candle).as_secs_f64() * steps
         );
     }
     Ok(())

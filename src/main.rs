@@ -138,6 +138,7 @@ fn main() -> ExitCode {
         }
     };
     device::set_threads(cli.threads);
+    lenet_tutor::ops::reuse_freed_memory();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

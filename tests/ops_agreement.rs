@@ -253,6 +253,30 @@ fn max_pool2d_relu_agrees_with_candle() {
     }
 }
 
+#[test]
+fn max_pool2d_relu_breaks_ties_like_the_candle_path() {
+    // Few distinct values, so most windows hold several equal maxima (as on MNIST's constant
+    // background). Both implementations must send each gradient to the *first* maximum, as PyTorch
+    // does. No value is exactly 0, where ReLU's gradient is a convention (PyTorch: 0, candle: 1).
+    let mut rng = seeded(14);
+    let levels = [-1.5f32, -0.5, 0.5, 1.5, 2.5];
+    let values: Vec<f32> = (0..2 * 3 * 8 * 10).map(|_| levels[rng.random_range(0..levels.len())]).collect();
+    let x = Tensor::from_vec(values, (2, 3, 8, 10), &Device::Cpu).unwrap();
+    let r = random_tensor(&[2, 3, 4, 5], 1.0, &mut rng);
+    let mut results = Vec::new();
+    for imp in [ConvImpl::Fast, ConvImpl::Candle] {
+        let x = Var::from_tensor(&x).unwrap();
+        let y = imp.max_pool2d_relu(&x, 2).unwrap();
+        let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        results.push((y, grads.get(&x).unwrap().clone()));
+    }
+    assert_close("pooled values with ties", &results[0].0, &results[1].0);
+    assert_close("gradient with ties", &results[0].1, &results[1].1);
+    // Each window passes its gradient to one pixel at most: no more nonzero entries than outputs.
+    let nonzero = results[0].1.ne(0f32).unwrap().to_dtype(DType::F32).unwrap().sum_all().unwrap();
+    assert!(nonzero.to_scalar::<f32>().unwrap() <= (2 * 3 * 4 * 5) as f32);
+}
+
 /// A small LeNet-like net: conv(1→4, 3×3) → pool+relu → conv(4→6, 3×3, pad 1) → pool+relu →
 /// linear(6·3·3 → 3) → cross-entropy. Returns the losses of `steps` SGD steps from fixed weights.
 fn train_small_net(imp: ConvImpl, steps: usize) -> Vec<f32> {

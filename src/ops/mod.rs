@@ -14,12 +14,22 @@
 //! result from raw slices and a `bwd` that returns the gradients as tensors. Inside, everything is
 //! the classic recipe from Caffe and PyTorch:
 //!
-//! 1. **im2col** ([`im2col`]): copy every receptive field of the whole batch into one column of a
+//! 1. **im2col** ([`im2col`]): copy every receptive field of the whole batch into one row of a
 //!    matrix, so that a convolution *is* a matrix product;
 //! 2. **one GEMM** (general matrix multiply, from the `gemm` crate that candle itself uses) for the
 //!    whole batch, with the bias added while the result is copied out;
 //! 3. the backward pass as two more GEMMs, plus **col2im** to fold the gradient of the columns back
 //!    into the image — and only when [`InputGrad::Needed`] says someone wants it.
+//!
+//! Profiling the result showed two more costs worth removing: max-pooling and ReLU as separate
+//! candle ops ([`pool`] fuses them and keeps the position of each maximum), and memory that every
+//! step asks the operating system for again — a third of the step's CPU time went into page faults.
+//! The kernels reuse their temporary buffers (`scratch`), and [`reuse_freed_memory`] makes glibc's
+//! allocator do the same for every tensor ([`memory`] tells the story).
+//!
+//! The result, measured with `examples/ops_bench.rs` and its PyTorch twin on one thread of a shared
+//! 2-core machine (CPU time per forward + backward pass of LeNet without the optimizer, batch 32 /
+//! 64): candle's ops 38 / 102 ms, PyTorch 2.15 13 / 21 ms, this module 4.3 / 12.4 ms.
 //!
 //! [`ConvImpl`] switches between these kernels and candle's built-in operations, so that the book
 //! can train the same LeNet both ways and compare. On GPUs and for dtypes other than `f32` the fast
@@ -28,10 +38,13 @@
 
 pub mod conv;
 pub mod im2col;
+pub mod memory;
 pub mod pool;
+mod scratch;
 mod threads;
 
 pub use conv::{InputGrad, candle_conv2d, conv2d};
+pub use memory::reuse_freed_memory;
 pub use pool::{candle_max_pool2d_relu, max_pool2d, max_pool2d_relu};
 
 use candle_core::{DType, Tensor};

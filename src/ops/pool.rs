@@ -164,21 +164,19 @@ impl CustomOp1 for MaxPoolRelu {
             |map, y, winners| {
                 let plane = &x[map * g.map_len()..][..g.map_len()];
                 for oy in 0..g.out_h {
-                    for ox in 0..g.out_w {
+                    let y_row = &mut y[oy * g.out_w..][..g.out_w];
+                    let winners_row = &mut winners[oy * g.out_w..][..g.out_w];
+                    for (ox, (y, winner)) in y_row.iter_mut().zip(winners_row).enumerate() {
                         let top_left = oy * g.kernel * g.width + ox * g.kernel;
-                        let (mut best, mut best_at) = (plane[top_left], top_left);
-                        for dy in 0..g.kernel {
-                            let row = top_left + dy * g.width;
-                            for (dx, &v) in plane[row..row + g.kernel].iter().enumerate() {
-                                if v > best {
-                                    (best, best_at) = (v, row + dx);
-                                }
-                            }
-                        }
+                        let (best, best_at) = if g.kernel == 2 {
+                            window_max_2x2(plane, top_left, g.width)
+                        } else {
+                            window_max(plane, top_left, g.width, g.kernel)
+                        };
                         // relu: a non-positive maximum becomes 0 and passes no gradient back.
                         if best > 0.0 {
-                            y[oy * g.out_w + ox] = best;
-                            winners[oy * g.out_w + ox] = best_at as u32;
+                            *y = best;
+                            *winner = best_at as u32;
                         }
                     }
                 }
@@ -196,6 +194,40 @@ impl CustomOp1 for MaxPoolRelu {
         let scatter = MaxPoolReluGrad { geometry: self.geometry, winners };
         Ok(Some(grad_y.contiguous()?.apply_op1_no_bwd(&scatter)?))
     }
+}
+
+/// The largest value of the `kernel × kernel` window whose top-left pixel is `top_left` in a
+/// feature map `width` wide, and where it is; the first of equal maxima wins.
+fn window_max(plane: &[f32], top_left: usize, width: usize, kernel: usize) -> (f32, usize) {
+    let (mut best, mut best_at) = (plane[top_left], top_left);
+    for dy in 0..kernel {
+        let row = top_left + dy * width;
+        for (dx, &v) in plane[row..row + kernel].iter().enumerate() {
+            if v > best {
+                (best, best_at) = (v, row + dx);
+            }
+        }
+    }
+    (best, best_at)
+}
+
+/// [`window_max`] for LeNet's 2×2 windows, written out: four values, three comparisons, and no
+/// loop for the compiler to keep track of. (The general loop took 8% of a fast training step's
+/// time, this one about half of that.)
+#[inline(always)]
+fn window_max_2x2(plane: &[f32], top_left: usize, width: usize) -> (f32, usize) {
+    let (top, bottom) = (&plane[top_left..top_left + 2], &plane[top_left + width..top_left + width + 2]);
+    let (mut best, mut best_at) = (top[0], top_left);
+    if top[1] > best {
+        (best, best_at) = (top[1], top_left + 1);
+    }
+    if bottom[0] > best {
+        (best, best_at) = (bottom[0], top_left + width);
+    }
+    if bottom[1] > best {
+        (best, best_at) = (bottom[1], top_left + width + 1);
+    }
+    (best, best_at)
 }
 
 /// The backward op: `dx[winner[i]] = dy[i]`, zero everywhere else.

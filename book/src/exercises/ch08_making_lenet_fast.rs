@@ -7,12 +7,12 @@ use lenet_tutor::ops::{self, InputGrad};
 use lenet_tutor::{Result, Tensor, Var};
 
 // ANCHOR: im2col_sizes
-/// The im2col matrix of one conv layer: `rows = C·FH·FW` (one per kernel tap), `columns = B·OH·OW`
-/// (one per output position of the whole batch), and its size in bytes as `f32`.
+/// The im2col matrix of one conv layer: `patches = B·OH·OW` rows (one per output position of the
+/// whole batch), `patch_len = C·FH·FW` columns (one per kernel tap), and its size in bytes as `f32`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Im2colSize {
-    pub rows: usize,
-    pub columns: usize,
+    pub patches: usize,
+    pub patch_len: usize,
     pub bytes: usize,
 }
 
@@ -20,9 +20,9 @@ pub struct Im2colSize {
 /// stride 1 (LeNet's layers).
 pub fn im2col_size(batch: usize, channels: usize, height: usize, width: usize, f: usize) -> Im2colSize {
     let (out_h, out_w) = (height - f + 1, width - f + 1); // OH = (H + 2·0 − F)/1 + 1
-    let rows = channels * f * f;
-    let columns = batch * out_h * out_w;
-    Im2colSize { rows, columns, bytes: rows * columns * std::mem::size_of::<f32>() }
+    let patch_len = channels * f * f;
+    let patches = batch * out_h * out_w;
+    Im2colSize { patches, patch_len, bytes: patches * patch_len * std::mem::size_of::<f32>() }
 }
 
 /// LeNet's two im2col matrices for a batch: conv1 sees `[B,1,28,28]`, conv2 sees `[B,10,12,12]`.
@@ -34,8 +34,8 @@ pub fn lenet_im2col_sizes(batch: usize) -> [Im2colSize; 2] {
 #[test]
 fn im2col_sizes_match_the_crate_and_the_model() {
     let [conv1, conv2] = lenet_im2col_sizes(64);
-    assert_eq!((conv1.rows, conv1.columns), (25, 36_864));
-    assert_eq!((conv2.rows, conv2.columns), (250, 4_096));
+    assert_eq!((conv1.patches, conv1.patch_len), (36_864, 25));
+    assert_eq!((conv2.patches, conv2.patch_len), (4_096, 250));
     // 3.7 MB and 4.1 MB at batch 64: 18× and 11× the size of the layer's input.
     assert_eq!(conv1.bytes, 3_686_400);
     assert_eq!(conv2.bytes, 4_096_000);
@@ -46,10 +46,10 @@ fn im2col_sizes_match_the_crate_and_the_model() {
     for (batch, channels, size, kernels) in [(64, 1, 28, 10), (64, 10, 12, 20), (7, 3, 9, 4)] {
         let g = ConvGeometry::new((batch, channels, size, size), (kernels, channels, 5, 5), 0, 1).unwrap();
         let mine = im2col_size(batch, channels, size, size, 5);
-        assert_eq!((mine.rows, mine.columns), (g.patch_len(), g.columns()));
+        assert_eq!((mine.patches, mine.patch_len), (g.columns(), g.patch_len()));
     }
 
-    // And the columns are the output positions of the real model: B·OH·OW of conv1's and conv2's
+    // And the rows are the output positions of the real model: B·OH·OW of conv1's and conv2's
     // outputs.
     let device = lenet_tutor::device::auto();
     let model = LeNet::new(1, &device).unwrap();
@@ -57,8 +57,8 @@ fn im2col_sizes_match_the_crate_and_the_model() {
     let acts = model.activations(&images).unwrap();
     let [c1, c2] = lenet_im2col_sizes(3);
     let positions = |t: &Tensor| t.dims()[0] * t.dims()[2] * t.dims()[3];
-    assert_eq!(c1.columns, positions(&acts.conv1));
-    assert_eq!(c2.columns, positions(&acts.conv2));
+    assert_eq!(c1.patches, positions(&acts.conv1));
+    assert_eq!(c2.patches, positions(&acts.conv2));
 }
 
 // ANCHOR: naive_input_grad
