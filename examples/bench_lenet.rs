@@ -4,13 +4,15 @@
 //! ```sh
 //! cargo run --release --example bench_lenet -- --dataset fashion-mnist --batch-size 64 --threads 2
 //! ```
+//! `--epochs N` trains longer (accuracy comparisons), `--seed N` changes the initial weights, the
+//! shuffling and the dropout masks, `--test-only` times the inference alone.
 //! `scripts/bench/run` runs it beside the PyTorch reference and prints the ratios.
 
 use std::time::Instant;
 
 use lenet_tutor::data::{self, DataOptions, DatasetName, Loader};
 use lenet_tutor::model::{ConvImpl, LeNet};
-use lenet_tutor::train::{FitOptions, Output, Phase, Sgd, fit};
+use lenet_tutor::train::{EpochStats, FitOptions, Output, Phase, Sgd, fit};
 use lenet_tutor::{Device, Result, device};
 
 struct Args {
@@ -22,6 +24,9 @@ struct Args {
     conv_impl: ConvImpl,
     lr: f64,
     momentum: f64,
+    seed: u64,
+    /// Skip the training epoch: time inference only (for profiling it alone).
+    test_only: bool,
 }
 
 fn parse_args() -> Result<Args> {
@@ -34,6 +39,8 @@ fn parse_args() -> Result<Args> {
         conv_impl: ConvImpl::Fast,
         lr: 0.01,
         momentum: 0.0,
+        seed: 1,
+        test_only: false,
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let bad = |what: &str| lenet_tutor::Error::InvalidArgument(what.to_string());
@@ -50,6 +57,12 @@ fn parse_args() -> Result<Args> {
             "--epochs" => args.epochs = value.parse().map_err(|_| bad("--epochs N"))?,
             "--lr" => args.lr = value.parse().map_err(|_| bad("--lr X"))?,
             "--momentum" => args.momentum = value.parse().map_err(|_| bad("--momentum X"))?,
+            "--seed" => args.seed = value.parse().map_err(|_| bad("--seed N"))?,
+            "--test-only" => {
+                args.test_only = true;
+                i += 1;
+                continue;
+            }
             "--conv" => {
                 args.conv_impl = match value.as_str() {
                     "fast" => ConvImpl::Fast,
@@ -77,10 +90,10 @@ fn run() -> Result<()> {
     lenet_tutor::ops::reuse_freed_memory();
     let dev = Device::Cpu;
     let splits = data::load(args.dataset, &DataOptions { data_dir: None, allow_download: false })?;
-    let mut model = LeNet::new(1, &dev)?;
+    let mut model = LeNet::new(args.seed, &dev)?;
     model.set_conv_impl(args.conv_impl);
     let mut sgd = Sgd::new(model.named_vars(), args.lr, args.momentum)?;
-    let train = Loader::new(&splits.train, args.batch_size, true, 1, &dev)?;
+    let train = Loader::new(&splits.train, args.batch_size, true, args.seed, &dev)?;
     let test = Loader::new(&splits.test, args.test_batch_size, false, 1, &dev)?;
     let mut options = FitOptions { output: Output::Quiet, ..FitOptions::default() };
     let conv = match args.conv_impl {
@@ -89,7 +102,11 @@ fn run() -> Result<()> {
     };
     for epoch in 1..=args.epochs {
         let t0 = Instant::now();
-        let stats = fit(epoch, &model, &train, Phase::Training, &mut sgd, &mut options)?;
+        let stats = if args.test_only {
+            EpochStats { epoch, phase: Phase::Training, loss: 0.0, correct: 0, total: 0, seconds: 0.0 }
+        } else {
+            fit(epoch, &model, &train, Phase::Training, &mut sgd, &mut options)?
+        };
         let train_s = t0.elapsed().as_secs_f64();
         let t0 = Instant::now();
         let val = fit(epoch, &model, &test, Phase::Validation, &mut sgd, &mut options)?;
@@ -98,6 +115,9 @@ fn run() -> Result<()> {
             ("train", train_s, stats.total, args.batch_size, stats.accuracy()),
             ("test", test_s, val.total, args.test_batch_size, val.accuracy()),
         ] {
+            if args.test_only && phase == "train" {
+                continue;
+            }
             println!(
                 "{{\"impl\":\"candle-{conv}\",\"phase\":\"{phase}\",\"epoch\":{epoch},\"batch\":{batch},\"threads\":{},\"seconds\":{seconds:.4},\"images\":{images},\"accuracy\":{acc:.2},\"dataset\":\"{}\"}}",
                 args.threads, args.dataset

@@ -153,36 +153,66 @@ struct Conv2dForward {
 /// 64 MiB) recompute instead of holding on to memory it will never use.
 const KEEP_COLS_MAX_BYTES: usize = 16 << 20;
 
+/// Size of the im2col matrix a forward pass builds at a time when it does not keep its columns: 1 MiB.
+///
+/// A batch whose columns are too big to keep (an evaluation batch of 1000: 57 MiB for conv1, 64 MiB
+/// for conv2) is convolved a group of images at a time instead (18 images for conv1, 16 for
+/// conv2). Each group's columns fit in the core's L2 cache, so the GEMM reads them back from cache
+/// rather than from memory; and the buffer is small enough for the pool, so no fresh memory is
+/// faulted in and zeroed for it, batch after batch. Measured on the evaluation pass (10,000
+/// Fashion-MNIST images, batch 1000, one thread): 2.1–2.4 s with the whole batch at once, of which
+/// a quarter went to page faults and zeroing, 0.55–0.7 s in groups (PyTorch: 1.4 s). 0.5, 2 and
+/// 4 MiB groups measured the same or slower.
+const PASS_COLS_BYTES: usize = 1 << 20;
+
 impl Conv2dForward {
     /// `y[b,k,p] = Σ_r W[k,r]·cols[b·P + p, r] + bias[k]`.
     fn forward(&self, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Result<Vec<f32>> {
         let g = self.geometry;
-        let (patch, columns, positions) = (g.patch_len(), g.columns(), g.positions());
-
-        let mut cols = Scratch::take(columns * patch); // [B·OH·OW, C·FH·FW]
-        im2col(x, &g, &mut cols)?;
-
-        // The one GEMM: [K, C·FH·FW] · colsᵀ [C·FH·FW, B·OH·OW] = [K, B·OH·OW].
-        let mut product = Scratch::take(g.out_channels * columns);
-        gemm_into(
-            &mut product,
-            MatRef::row_major(weight, g.out_channels, patch),
-            MatRef::row_major(&cols, columns, patch).t(),
-        )?;
-        if cols.len() * size_of::<f32>() <= KEEP_COLS_MAX_BYTES {
-            *self.kept_cols.lock().unwrap_or_else(|e| e.into_inner()) = Some(cols);
+        let patch = g.patch_len();
+        let cols_bytes_per_image = g.positions() * patch * size_of::<f32>();
+        // Training batches keep their columns for the weight gradient and are done in one pass;
+        // larger batches go through in groups of images whose columns fit in the cache.
+        let keep_cols = g.batch * cols_bytes_per_image <= KEEP_COLS_MAX_BYTES;
+        let images_per_pass =
+            if keep_cols { g.batch.max(1) } else { (PASS_COLS_BYTES / cols_bytes_per_image.max(1)).max(1) };
+        let image_len = g.in_channels * g.height * g.width;
+        if x.len() != g.input_len() {
+            return Err(Error::Shape(format!(
+                "the input has {} elements, the convolution needs {}",
+                x.len(),
+                g.input_len()
+            )));
         }
 
-        // The product is channel-major ([K,B,OH,OW]); the network wants [B,K,OH,OW]. The copy that
-        // reorders it is also where the bias is added, so the bias costs no extra pass. Built by
-        // appending rather than into a zeroed buffer: every value is written once, and nothing is
-        // written twice.
         let mut y = Vec::with_capacity(g.output_len());
-        for b in 0..g.batch {
-            for k in 0..g.out_channels {
-                let from = &product[k * columns + b * positions..][..positions];
-                let bias_k = bias.map_or(0.0, |bias| bias[k]);
-                y.extend(from.iter().map(|v| v + bias_k));
+        for first in (0..g.batch).step_by(images_per_pass) {
+            let part = ConvGeometry { batch: images_per_pass.min(g.batch - first), ..g };
+            let (columns, positions) = (part.columns(), part.positions());
+            let mut cols = Scratch::take(columns * patch); // [b·OH·OW, C·FH·FW]
+            im2col(&x[first * image_len..][..part.batch * image_len], &part, &mut cols)?;
+
+            // The one GEMM: [K, C·FH·FW] · colsᵀ [C·FH·FW, b·OH·OW] = [K, b·OH·OW].
+            let mut product = Scratch::take(g.out_channels * columns);
+            gemm_into(
+                &mut product,
+                MatRef::row_major(weight, g.out_channels, patch),
+                MatRef::row_major(&cols, columns, patch).t(),
+            )?;
+            if keep_cols {
+                *self.kept_cols.lock().unwrap_or_else(|e| e.into_inner()) = Some(cols);
+            }
+
+            // The product is channel-major ([K,b,OH,OW]); the network wants [b,K,OH,OW]. The copy
+            // that reorders it is also where the bias is added, so the bias costs no extra pass.
+            // Built by appending rather than into a zeroed buffer: every value is written once, and
+            // nothing is written twice.
+            for b in 0..part.batch {
+                for k in 0..g.out_channels {
+                    let from = &product[k * columns + b * positions..][..positions];
+                    let bias_k = bias.map_or(0.0, |bias| bias[k]);
+                    y.extend(from.iter().map(|v| v + bias_k));
+                }
             }
         }
         Ok(y)
@@ -509,6 +539,45 @@ mod tests {
         let flat = Tensor::zeros((2, 192), DType::F32, &dev).unwrap();
         let err = conv2d(&flat, &w, None, 0, 1, InputGrad::Needed).unwrap_err().to_string();
         assert!(err.contains("rank 4"), "{err}");
+    }
+
+    #[test]
+    fn large_batches_go_through_in_groups_with_the_same_result() {
+        // Batches whose im2col matrix exceeds KEEP_COLS_MAX_BYTES are convolved a group of images at
+        // a time and keep no columns; the backward pass then rebuilds them. Output and gradients
+        // must not notice. The batch sizes leave a last, smaller group.
+        let dev = Device::Cpu;
+        let mut rng = crate::rng::stream(7, crate::rng::streams::EXPERIMENT);
+        let mut uniform = |dims: &[usize]| {
+            let n: usize = dims.iter().product();
+            let values: Vec<f32> = (0..n).map(|_| rand::Rng::random_range(&mut rng, -1.0..1.0)).collect();
+            Tensor::from_vec(values, dims, &dev).unwrap()
+        };
+        for (batch, padding, stride) in [(301, 0, 1), (253, 1, 1), (1031, 2, 2)] {
+            let x = Var::from_tensor(&uniform(&[batch, 1, 28, 28])).unwrap();
+            let w = Var::from_tensor(&uniform(&[6, 1, 5, 5])).unwrap();
+            let bias = Var::from_tensor(&uniform(&[6])).unwrap();
+            let g = ConvGeometry::new(x.dims4().unwrap(), w.dims4().unwrap(), padding, stride).unwrap();
+            assert!(g.columns() * g.patch_len() * size_of::<f32>() > KEEP_COLS_MAX_BYTES, "{g:?}");
+
+            let fast = conv2d(&x, &w, Some(&bias), padding, stride, InputGrad::Needed).unwrap();
+            let reference = candle_conv2d(&x, &w, Some(&bias), padding, stride).unwrap();
+            let max_diff = |a: &Tensor, b: &Tensor| {
+                (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
+            };
+            assert!(max_diff(&fast, &reference) < 1e-4, "output, batch {batch}");
+
+            // A fixed random output gradient, so every position matters differently.
+            let probe = uniform(fast.dims());
+            let fast_grads = (&fast * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+            let reference_grads = (&reference * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+            for (name, var) in [("input", &x), ("weight", &w), ("bias", &bias)] {
+                let (f, r) = (fast_grads.get(var).unwrap(), reference_grads.get(var).unwrap());
+                // Sums over hundreds of thousands of positions: compare relative to their size.
+                let scale = r.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap().max(1.0);
+                assert!(max_diff(f, r) / scale < 1e-4, "{name} gradient, batch {batch}");
+            }
+        }
     }
 
     #[test]
