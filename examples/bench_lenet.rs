@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use lenet_tutor::data::{self, DataOptions, DatasetName, Loader};
-use lenet_tutor::model::{ConvImpl, LeNet};
+use lenet_tutor::model::{Classifier, ConvImpl, LeNet};
 use lenet_tutor::train::{EpochStats, FitOptions, Output, Phase, Sgd, fit};
 use lenet_tutor::{Device, Result, device};
 
@@ -101,6 +101,9 @@ fn run() -> Result<()> {
         ConvImpl::Candle => "candle",
     };
     for epoch in 1..=args.epochs {
+        // Dropout masks seeded per epoch, as `lenet-tutor train` (the `Trainer`) does: the same seed
+        // gives the CLI's numbers.
+        model.start_epoch(args.seed, epoch);
         let t0 = Instant::now();
         let stats = if args.test_only {
             EpochStats { epoch, phase: Phase::Training, loss: 0.0, correct: 0, total: 0, seconds: 0.0 }

@@ -153,30 +153,47 @@ struct Conv2dForward {
 /// 64 MiB) recompute instead of holding on to memory it will never use.
 const KEEP_COLS_MAX_BYTES: usize = 16 << 20;
 
-/// Size of the im2col matrix a forward pass builds at a time when it does not keep its columns: 1 MiB.
+/// Most bytes of im2col matrix one group of images builds at a time: 1 MiB.
 ///
-/// A batch whose columns are too big to keep (an evaluation batch of 1000: 57 MiB for conv1, 64 MiB
-/// for conv2) is convolved a group of images at a time instead (18 images for conv1, 16 for
-/// conv2). Each group's columns fit in the core's L2 cache, so the GEMM reads them back from cache
-/// rather than from memory; and the buffer is small enough for the pool, so no fresh memory is
-/// faulted in and zeroed for it, batch after batch. Measured on the evaluation pass (10,000
-/// Fashion-MNIST images, batch 1000, one thread): 2.1–2.4 s with the whole batch at once, of which
-/// a quarter went to page faults and zeroing, 0.55–0.7 s in groups (PyTorch: 1.4 s). 0.5, 2 and
-/// 4 MiB groups measured the same or slower.
-const PASS_COLS_BYTES: usize = 1 << 20;
+/// Every kernel of this module works through the batch a **group of images** at a time: im2col of
+/// the group, then its GEMM (and in the backward pass, its share of the weight gradient, or its
+/// columns' gradient and col2im). Two reasons:
+///
+/// * **Cache.** A group's columns fit in a core's 1 MiB L2 cache, so the GEMM reads back from cache
+///   what im2col has just written, instead of from memory. At batch 1000 (the evaluation batch) the
+///   whole batch's columns are 57 MiB for conv1 and 64 MiB for conv2: built in one piece they were
+///   also too big for the buffer pool and for glibc's heap, so every batch faulted in fresh memory.
+///   Measured on the evaluation pass (10,000 Fashion-MNIST images, batch 1000, one thread): 2.1–2.4 s
+///   in one piece, a quarter of it page faults and page clearing; 0.55–0.7 s in groups (PyTorch:
+///   1.4 s). Groups of 0.5, 2 and 4 MiB measured the same or slower.
+/// * **Threads.** The groups are what the threads share: each thread takes whole groups and does
+///   everything for them serially. A training batch of 64 is four groups of 16, and splitting one
+///   small GEMM between two threads gained less than giving each thread its own.
+///
+/// The groups depend only on the sizes, never on the thread count, and every sum over groups is
+/// taken in group order: the results are the same bits with one thread or many.
+const GROUP_COLS_BYTES: usize = 1 << 20;
+
+/// Images per group: as many as keep a group's im2col matrix within [`GROUP_COLS_BYTES`] (at least
+/// one), evened out so that all groups but the last have that size and the last is not much smaller
+/// (a batch of 64 with room for 18 images per group: four groups of 16, not 18, 18, 18 and 10).
+fn images_per_group(g: &ConvGeometry) -> usize {
+    let cols_bytes_per_image = (g.positions() * g.patch_len() * size_of::<f32>()).max(1);
+    let most = (GROUP_COLS_BYTES / cols_bytes_per_image).max(1);
+    let groups = g.batch.div_ceil(most).max(1);
+    g.batch.div_ceil(groups).max(1)
+}
+
+/// The geometry of the group of images that starts at image `first` (`per_group` images, or
+/// fewer for the last group).
+fn group_geometry(g: &ConvGeometry, first: usize, per_group: usize) -> ConvGeometry {
+    ConvGeometry { batch: per_group.min(g.batch - first), ..*g }
+}
 
 impl Conv2dForward {
-    /// `y[b,k,p] = Σ_r W[k,r]·cols[b·P + p, r] + bias[k]`.
+    /// `y[b,k,p] = Σ_r W[k,r]·cols[b·P + p, r] + bias[k]`, a group of images at a time.
     fn forward(&self, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Result<Vec<f32>> {
         let g = self.geometry;
-        let patch = g.patch_len();
-        let cols_bytes_per_image = g.positions() * patch * size_of::<f32>();
-        // Training batches keep their columns for the weight gradient and are done in one pass;
-        // larger batches go through in groups of images whose columns fit in the cache.
-        let keep_cols = g.batch * cols_bytes_per_image <= KEEP_COLS_MAX_BYTES;
-        let images_per_pass =
-            if keep_cols { g.batch.max(1) } else { (PASS_COLS_BYTES / cols_bytes_per_image.max(1)).max(1) };
-        let image_len = g.in_channels * g.height * g.width;
         if x.len() != g.input_len() {
             return Err(Error::Shape(format!(
                 "the input has {} elements, the convolution needs {}",
@@ -184,36 +201,61 @@ impl Conv2dForward {
                 g.input_len()
             )));
         }
+        let (patch, positions) = (g.patch_len(), g.positions());
+        let image_len = g.in_channels * g.height * g.width;
+        let per_group = images_per_group(&g);
 
-        let mut y = Vec::with_capacity(g.output_len());
-        for first in (0..g.batch).step_by(images_per_pass) {
-            let part = ConvGeometry { batch: images_per_pass.min(g.batch - first), ..g };
-            let (columns, positions) = (part.columns(), part.positions());
-            let mut cols = Scratch::take(columns * patch); // [b·OH·OW, C·FH·FW]
-            im2col(&x[first * image_len..][..part.batch * image_len], &part, &mut cols)?;
+        // One group: im2col into `cols`, one GEMM, then the product reordered into `y_group`.
+        let convolve_group = |index: usize, y_group: &mut [f32], cols: &mut [f32]| -> Result<()> {
+            let first = index * per_group;
+            let part = group_geometry(&g, first, per_group);
+            im2col(&x[first * image_len..][..part.batch * image_len], &part, cols)?;
 
-            // The one GEMM: [K, C·FH·FW] · colsᵀ [C·FH·FW, b·OH·OW] = [K, b·OH·OW].
+            // [K, C·FH·FW] · colsᵀ [C·FH·FW, b·OH·OW] = [K, b·OH·OW].
+            let columns = part.columns();
             let mut product = Scratch::take(g.out_channels * columns);
             gemm_into(
                 &mut product,
                 MatRef::row_major(weight, g.out_channels, patch),
-                MatRef::row_major(&cols, columns, patch).t(),
+                MatRef::row_major(cols, columns, patch).t(),
             )?;
-            if keep_cols {
-                *self.kept_cols.lock().unwrap_or_else(|e| e.into_inner()) = Some(cols);
-            }
 
             // The product is channel-major ([K,b,OH,OW]); the network wants [b,K,OH,OW]. The copy
             // that reorders it is also where the bias is added, so the bias costs no extra pass.
-            // Built by appending rather than into a zeroed buffer: every value is written once, and
-            // nothing is written twice.
-            for b in 0..part.batch {
-                for k in 0..g.out_channels {
+            for (b, y_image) in y_group.chunks_exact_mut(g.out_channels * positions).enumerate() {
+                for (k, y_map) in y_image.chunks_exact_mut(positions).enumerate() {
                     let from = &product[k * columns + b * positions..][..positions];
                     let bias_k = bias.map_or(0.0, |bias| bias[k]);
-                    y.extend(from.iter().map(|v| v + bias_k));
+                    for (to, v) in y_map.iter_mut().zip(from) {
+                        *to = v + bias_k;
+                    }
                 }
             }
+            Ok(())
+        };
+
+        let mut y = vec![0.0f32; g.output_len()];
+        let y_per_group = per_group * g.out_channels * positions;
+        if g.columns() * patch * size_of::<f32>() <= KEEP_COLS_MAX_BYTES {
+            // A training-sized batch: the groups write their columns into one matrix for the whole
+            // batch, which the weight gradient reads later.
+            let mut cols = Scratch::take(g.columns() * patch); // [B·OH·OW, C·FH·FW]
+            let cols_per_group = per_group * positions * patch;
+            threads::try_for_each_chunk_pair_mut(
+                &mut y,
+                y_per_group,
+                &mut cols[..],
+                cols_per_group,
+                |i, y, c| convolve_group(i, y, c),
+            )?;
+            *self.kept_cols.lock().unwrap_or_else(|e| e.into_inner()) = Some(cols);
+        } else {
+            // Too big to keep: each group's columns live only as long as the group.
+            threads::try_for_each_chunk_mut(&mut y, y_per_group, |i, y_group| {
+                let part = group_geometry(&g, i * per_group, per_group);
+                let mut cols = Scratch::take(part.columns() * patch);
+                convolve_group(i, y_group, &mut cols)
+            })?;
         }
         Ok(y)
     }
@@ -340,24 +382,45 @@ impl CustomOp2 for Conv2dWeightGrad<'_> {
         let g = self.geometry;
         let x = dense_f32(x, x_layout, "conv2d input")?;
         let grad_cm = dense_f32(grad_cm, grad_layout, "conv2d output gradient")?;
-        let (patch, columns) = (g.patch_len(), g.columns());
-        let rebuilt;
-        let cols = match self.kept_cols {
-            Some(cols) => cols,
-            None => {
-                let mut cols = Scratch::take(columns * patch);
-                im2col(x, &g, &mut cols).map_err(candle_core::Error::msg)?;
-                rebuilt = cols;
-                &rebuilt[..]
-            }
-        };
-        let mut weight_grad = vec![0.0f32; g.kernel_len()];
-        gemm_into(
-            &mut weight_grad,
-            MatRef::row_major(grad_cm, g.out_channels, columns),
-            MatRef::row_major(cols, columns, patch),
-        )
+        let (patch, positions) = (g.patch_len(), g.positions());
+        let image_len = g.in_channels * g.height * g.width;
+        let per_group = images_per_group(&g);
+        let kernel_len = g.kernel_len();
+
+        // Each group's share G_group · cols_group, side by side; then their sum, in group order.
+        let groups = g.batch.div_ceil(per_group);
+        let mut shares = vec![0.0f32; groups * kernel_len];
+        threads::try_for_each_chunk_mut(&mut shares, kernel_len, |i, share| -> Result<()> {
+            let first = i * per_group;
+            let part = group_geometry(&g, first, per_group);
+            let columns = part.columns();
+            let rebuilt;
+            let cols = match self.kept_cols {
+                Some(cols) => &cols[first * positions * patch..][..columns * patch],
+                None => {
+                    let mut cols = Scratch::take(columns * patch);
+                    im2col(&x[first * image_len..][..part.batch * image_len], &part, &mut cols)?;
+                    rebuilt = cols;
+                    &rebuilt[..]
+                }
+            };
+            // The group's columns of G = [K, B·OH·OW]: K rows, B·OH·OW apart.
+            let grad_group = MatRef {
+                data: &grad_cm[first * positions..],
+                rows: g.out_channels,
+                cols: columns,
+                row_stride: g.columns(),
+                col_stride: 1,
+            };
+            gemm_into(share, grad_group, MatRef::row_major(cols, columns, patch))
+        })
         .map_err(candle_core::Error::msg)?;
+        let mut weight_grad = vec![0.0f32; kernel_len];
+        for share in shares.chunks_exact(kernel_len) {
+            for (total, v) in weight_grad.iter_mut().zip(share) {
+                *total += v;
+            }
+        }
         let shape = Shape::from((g.out_channels, g.in_channels, g.kernel_h, g.kernel_w));
         Ok((CpuStorage::F32(weight_grad), shape))
     }
@@ -383,16 +446,28 @@ impl CustomOp2 for Conv2dInputGrad {
         let g = self.geometry;
         let grad_cm = dense_f32(grad_cm, grad_layout, "conv2d output gradient")?;
         let weight = dense_f32(weight, weight_layout, "conv2d weight")?;
-        let (patch, columns) = (g.patch_len(), g.columns());
-        let mut cols_grad = Scratch::take(columns * patch);
-        gemm_into(
-            &mut cols_grad,
-            MatRef::row_major(grad_cm, g.out_channels, columns).t(),
-            MatRef::row_major(weight, g.out_channels, patch),
-        )
-        .map_err(candle_core::Error::msg)?;
+        let (patch, positions) = (g.patch_len(), g.positions());
+        let image_len = g.in_channels * g.height * g.width;
+        let per_group = images_per_group(&g);
+
+        // Per group: its rows of dcols = Gᵀ·W, then col2im into its images' gradient.
         let mut input_grad = vec![0.0f32; g.input_len()];
-        col2im(&cols_grad, &g, &mut input_grad).map_err(candle_core::Error::msg)?;
+        threads::try_for_each_chunk_mut(&mut input_grad, per_group * image_len, |i, dx| -> Result<()> {
+            let first = i * per_group;
+            let part = group_geometry(&g, first, per_group);
+            let columns = part.columns();
+            let grad_group = MatRef {
+                data: &grad_cm[first * positions..],
+                rows: g.out_channels,
+                cols: columns,
+                row_stride: g.columns(),
+                col_stride: 1,
+            };
+            let mut cols_grad = Scratch::take(columns * patch);
+            gemm_into(&mut cols_grad, grad_group.t(), MatRef::row_major(weight, g.out_channels, patch))?;
+            col2im(&cols_grad, &part, dx)
+        })
+        .map_err(candle_core::Error::msg)?;
         let shape = Shape::from((g.batch, g.in_channels, g.height, g.width));
         Ok((CpuStorage::F32(input_grad), shape))
     }
@@ -542,10 +617,11 @@ mod tests {
     }
 
     #[test]
-    fn large_batches_go_through_in_groups_with_the_same_result() {
-        // Batches whose im2col matrix exceeds KEEP_COLS_MAX_BYTES are convolved a group of images at
-        // a time and keep no columns; the backward pass then rebuilds them. Output and gradients
-        // must not notice. The batch sizes leave a last, smaller group.
+    fn batches_go_through_in_groups_with_the_same_result() {
+        // Every kernel works a group of images at a time. A training-sized batch keeps its columns
+        // (written group by group into one matrix) for the weight gradient; a batch whose im2col
+        // matrix exceeds KEEP_COLS_MAX_BYTES keeps none, and the backward pass rebuilds them.
+        // Output and gradients must not notice either way. The batch sizes leave a smaller last group.
         let dev = Device::Cpu;
         let mut rng = crate::rng::stream(7, crate::rng::streams::EXPERIMENT);
         let mut uniform = |dims: &[usize]| {
@@ -553,12 +629,17 @@ mod tests {
             let values: Vec<f32> = (0..n).map(|_| rand::Rng::random_range(&mut rng, -1.0..1.0)).collect();
             Tensor::from_vec(values, dims, &dev).unwrap()
         };
-        for (batch, padding, stride) in [(301, 0, 1), (253, 1, 1), (1031, 2, 2)] {
+        for (batch, padding, stride, kept) in
+            [(41, 0, 1, true), (301, 0, 1, false), (253, 1, 1, false), (1031, 2, 2, false)]
+        {
             let x = Var::from_tensor(&uniform(&[batch, 1, 28, 28])).unwrap();
             let w = Var::from_tensor(&uniform(&[6, 1, 5, 5])).unwrap();
             let bias = Var::from_tensor(&uniform(&[6])).unwrap();
             let g = ConvGeometry::new(x.dims4().unwrap(), w.dims4().unwrap(), padding, stride).unwrap();
-            assert!(g.columns() * g.patch_len() * size_of::<f32>() > KEEP_COLS_MAX_BYTES, "{g:?}");
+            let cols_bytes = g.columns() * g.patch_len() * size_of::<f32>();
+            assert_eq!(cols_bytes <= KEEP_COLS_MAX_BYTES, kept, "{g:?}");
+            let per_group = images_per_group(&g);
+            assert!(per_group < batch && batch % per_group != 0, "batch {batch}: groups of {per_group}");
 
             let fast = conv2d(&x, &w, Some(&bias), padding, stride, InputGrad::Needed).unwrap();
             let reference = candle_conv2d(&x, &w, Some(&bias), padding, stride).unwrap();
