@@ -24,6 +24,10 @@
 //! and no `conv_transpose2d` loop is needed anywhere. The transposes cost nothing: a GEMM reads a
 //! matrix through its row and column strides, and swapping the strides *is* the transpose.
 //!
+//! The kernels evaluate these formulas a group of images at a time (see [`GROUP_COLS_BYTES`]): a
+//! group's columns of `G` and rows of `cols` are one block of each matrix, `dW` is the sum of the
+//! groups' products, and `dcols` and col2im are done group by group.
+//!
 //! **Why conv1 needs no input gradient.** Gradients are only useful for things we update (weights,
 //! biases) or for passing further back to such things. conv1's input is the batch of images: not a
 //! parameter, and nothing before it has one. Its gradient would be computed (one GEMM + col2im, or

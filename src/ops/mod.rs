@@ -16,8 +16,9 @@
 //!
 //! 1. **im2col** ([`im2col`]): copy every receptive field of the whole batch into one row of a
 //!    matrix, so that a convolution *is* a matrix product;
-//! 2. **one GEMM** (general matrix multiply, from the `gemm` crate that candle itself uses) for the
-//!    whole batch, with the bias added while the result is copied out;
+//! 2. **one GEMM** (general matrix multiply, from the `gemm` crate that candle itself uses) for a
+//!    group of images (as many as fit in 1 MiB of columns), with the bias added while the result is
+//!    copied out; the groups are what the threads share;
 //! 3. the backward pass as two more GEMMs, plus **col2im** to fold the gradient of the columns back
 //!    into the image — and only when [`InputGrad::Needed`] says someone wants it.
 //!
