@@ -84,8 +84,8 @@ def main() -> None:
     generator = torch.Generator().manual_seed(args.seed)
 
     data_dir = resolve_data_dir(args.dataset, args.data_dir)
-    train_images, train_labels = tensors(data_dir, "train").tensors
-    test_images, test_labels = tensors(data_dir, "test").tensors
+    train_images, train_labels = tensors(data_dir, "train", args.dataset).tensors
+    test_images, test_labels = tensors(data_dir, "test", args.dataset).tensors
 
     model = Net()
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)

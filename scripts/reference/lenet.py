@@ -24,6 +24,14 @@ from torch.utils.data import DataLoader, TensorDataset
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
+# (mean, std) of x/255 per data set, as lenet-tutor's `DatasetName::normalization`: the MNIST sample
+# uses MNIST's, Fashion-MNIST its own (a different data set has a different mean and spread).
+NORMALIZATION = {
+    "mnist-sample": (MNIST_MEAN, MNIST_STD),
+    "mnist": (MNIST_MEAN, MNIST_STD),
+    "fashion-mnist": (0.2860, 0.3530),
+}
+
 # scripts/reference/lenet.py -> the repository root is two folders up.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -138,17 +146,20 @@ def load_split(data_dir: str | os.PathLike, split: str) -> tuple[np.ndarray, np.
     return images, labels
 
 
-def normalise(images: np.ndarray) -> torch.Tensor:
-    """uint8 [N,28,28] -> float32 [N,1,28,28], (x/255 - 0.1307) / 0.3081 as in the notes."""
+def normalise(images: np.ndarray, dataset: str = "mnist") -> torch.Tensor:
+    """uint8 [N,28,28] -> float32 [N,1,28,28], (x/255 - mean) / std with the data set's constants
+    (MNIST: 0.1307, 0.3081 as in the notes)."""
+    mean, std = NORMALIZATION[dataset]
     x = torch.from_numpy(images.astype(np.float32) / np.float32(255.0))
-    x = (x - MNIST_MEAN) / MNIST_STD
+    x = (x - mean) / std
     return x.unsqueeze(1)
 
 
-def tensors(data_dir: str | os.PathLike, split: str) -> TensorDataset:
-    """A split as a TensorDataset of (normalised images [N,1,28,28] f32, labels [N] i64)."""
+def tensors(data_dir: str | os.PathLike, split: str, dataset: str = "mnist") -> TensorDataset:
+    """A split as a TensorDataset of (normalised images [N,1,28,28] f32, labels [N] i64); `dataset`
+    picks the normalisation (see NORMALIZATION)."""
     images, labels = load_split(data_dir, split)
-    return TensorDataset(normalise(images), torch.from_numpy(labels.astype(np.int64)))
+    return TensorDataset(normalise(images, dataset), torch.from_numpy(labels.astype(np.int64)))
 
 
 def loader(dataset: TensorDataset, batch_size: int, shuffle: bool, seed: int) -> DataLoader:

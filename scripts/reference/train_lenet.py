@@ -72,8 +72,8 @@ def main() -> None:
     torch.manual_seed(args.seed)  # initial weights and Dropout2d masks
 
     data_dir = resolve_data_dir(args.dataset, args.data_dir)
-    train_loader = loader(tensors(data_dir, "train"), args.batch_size, shuffle=True, seed=args.seed)
-    test_loader = loader(tensors(data_dir, "test"), args.test_batch_size, shuffle=False, seed=args.seed)
+    train_loader = loader(tensors(data_dir, "train", args.dataset), args.batch_size, shuffle=True, seed=args.seed)
+    test_loader = loader(tensors(data_dir, "test", args.dataset), args.test_batch_size, shuffle=False, seed=args.seed)
     print(
         f"data {data_dir}: {len(train_loader.dataset)} train / {len(test_loader.dataset)} test; "
         f"torch {torch.__version__}, {args.threads} thread(s), lr {args.lr}, momentum {args.momentum}, "
