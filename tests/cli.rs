@@ -116,3 +116,48 @@ fn usage_errors_are_one_line_too() {
     let out = lenet_tutor(&["--help"], dir.path());
     assert!(out.status.success() && stdout(&out).contains("train"));
 }
+
+#[test]
+fn training_gives_the_same_bits_with_one_thread_or_two() {
+    // The convolutions share work between threads by groups of images that depend only on the
+    // sizes, and sum over groups in a fixed order (chapter 8), so the thread count must not change a
+    // single bit of the trained weights or of the optimiser's velocity. Batch 64 makes four groups
+    // for conv1 and conv2.
+    let dir = tempfile::tempdir().unwrap();
+    let mut checkpoints = Vec::new();
+    for threads in ["1", "2"] {
+        let ckpt = dir.path().join(format!("threads-{threads}.safetensors"));
+        let out = lenet_tutor(
+            &[
+                "--threads",
+                threads,
+                "train",
+                "--dry-run",
+                "--batch-size",
+                "64",
+                "--momentum",
+                "0.9",
+                "--save",
+                ckpt.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let tensors = lenet_tutor::candle_core::safetensors::load(&ckpt, &lenet_tutor::Device::Cpu)
+            .expect("a checkpoint");
+        checkpoints.push(tensors);
+    }
+    let (one, two) = (&checkpoints[0], &checkpoints[1]);
+    // Everything but the history, which holds each epoch's seconds.
+    let mut names: Vec<&String> = one.keys().filter(|name| !name.starts_with("history")).collect();
+    names.sort();
+    assert!(names.iter().any(|n| n.as_str() == "conv1.weight") && names.len() >= 16, "{names:?}");
+    for name in names {
+        // f32 → f64 is exact, so comparing as f64 bits compares every tensor's own bits.
+        let bits = |t: &lenet_tutor::Tensor| -> Vec<u64> {
+            let t = t.flatten_all().unwrap().to_dtype(lenet_tutor::DType::F64).unwrap();
+            t.to_vec1::<f64>().unwrap().iter().map(|v| v.to_bits()).collect()
+        };
+        assert_eq!(bits(&one[name]), bits(&two[name]), "{name} differs between 1 and 2 threads");
+    }
+}
