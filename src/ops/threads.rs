@@ -1,26 +1,41 @@
-//! How many threads the kernels use, and the one loop shape they all parallelise.
+//! How many threads the kernels use, and the loop shapes they parallelise.
 //!
-//! The kernels follow the same setting as candle: `RAYON_NUM_THREADS`, which
-//! [`crate::device::set_threads`] sets before the first tensor is made. With one thread nothing is
-//! handed to rayon at all, so single-threaded timings contain no scheduling overhead.
+//! The kernels follow the same setting as candle: `RAYON_NUM_THREADS` (and `CANDLE_NUM_THREADS`),
+//! which [`crate::device::set_threads`] sets before the first tensor is made. With one thread
+//! nothing is handed to another thread at all, so single-threaded timings contain no scheduling
+//! overhead.
 //!
-//! Work is split once, at the outermost level: the convolutions hand whole groups of images to the
-//! threads ([`try_for_each_chunk_mut`]), and everything a group does inside its task (im2col, its
-//! GEMM) runs serially on that thread. Splitting again inside would only add scheduling for pieces
-//! that are already one thread's worth.
+//! **Which threads.** candle 0.11 runs its own element-wise CPU kernels on a small pool of its own
+//! (`candle_core::utils::barrier_pool`: `n − 1` workers, and the calling thread takes part), and its
+//! matrix products on rayon's pool (`n` workers, the caller waits). The kernels here use candle's
+//! barrier pool. On a two-core machine that matters: rayon's workers and candle's worker both spin
+//! for a while after their last task, so a third pool of spinning threads competes for the cores
+//! with the one doing the work. Measured on the two-thread training epoch: see chapter 8.
+//!
+//! **Split once.** The convolutions hand whole groups of images to the threads
+//! ([`try_for_each_chunk_mut`]), and everything a group does inside its task (im2col, its GEMM)
+//! runs serially on that thread: splitting again inside would only add scheduling for pieces that
+//! are already one thread's worth.
+
+use std::cell::Cell;
+use std::sync::Mutex;
 
 use gemm::Parallelism;
-use rayon::prelude::*;
 
-/// The thread count candle uses for its own matrix products (`RAYON_NUM_THREADS`).
+/// The thread count candle uses (`RAYON_NUM_THREADS`).
 pub(crate) fn count() -> usize {
     candle_core::utils::get_num_threads()
 }
 
+thread_local! {
+    /// Set while this thread runs a task of [`run_tasks`].
+    static IN_TASK: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Whether a loop started here may use more than one thread: there is more than one, and this code
-/// is not already running inside a task on rayon's pool (whose caller has split the work).
+/// is not already running inside a task (whose caller has split the work).
 fn may_split() -> bool {
-    count() > 1 && rayon::current_thread_index().is_none()
+    count() > 1 && !IN_TASK.with(Cell::get)
 }
 
 /// The `gemm` crate's setting for that many threads (serial inside a task, see [`may_split`]).
@@ -28,11 +43,32 @@ pub(crate) fn gemm_parallelism() -> Parallelism {
     if may_split() { Parallelism::Rayon(count()) } else { Parallelism::None }
 }
 
+/// Resets [`IN_TASK`] when a task ends, also when it panics (the panic reaches the caller, whose
+/// thread takes part in the work and must not stay marked).
+struct TaskMark(bool);
+
+impl Drop for TaskMark {
+    fn drop(&mut self) {
+        IN_TASK.with(|flag| flag.set(self.0));
+    }
+}
+
+/// Runs `task(i)` for every `i` in `0..n` on candle's barrier pool, this thread included; each
+/// thread takes the next few indices when it is free, so a slow task does not hold up the others.
+fn run_tasks(n: usize, task: impl Fn(usize) + Sync) {
+    candle_core::utils::barrier_pool().execute_chunked(n, |range| {
+        let _mark = TaskMark(IN_TASK.with(|flag| flag.replace(true)));
+        for i in range {
+            task(i);
+        }
+    });
+}
+
 /// Below this many elements a loop is not worth splitting across threads.
 const MIN_PARALLEL_LEN: usize = 1 << 14;
 
-/// Calls `body(index, chunk)` for each `chunk_len`-sized chunk of `data` — in parallel on rayon's
-/// pool when there is more than one thread and enough work, in order on this thread otherwise.
+/// Calls `body(index, chunk)` for each `chunk_len`-sized chunk of `data` — in parallel when there is
+/// more than one thread and enough work, in order on this thread otherwise.
 ///
 /// Every kernel in this module is written so that chunks never write to the same memory (one row of
 /// the im2col matrix, one image, one feature map), which is what makes the parallel version safe and
@@ -46,7 +82,8 @@ where
         return;
     }
     if may_split() && data.len() >= MIN_PARALLEL_LEN && data.len() > chunk_len {
-        data.par_chunks_mut(chunk_len).enumerate().for_each(|(i, chunk)| body(i, chunk));
+        let chunks: Vec<Mutex<&mut [T]>> = data.chunks_mut(chunk_len).map(Mutex::new).collect();
+        run_tasks(chunks.len(), |i| body(i, &mut lock(&chunks[i])));
     } else {
         data.chunks_mut(chunk_len).enumerate().for_each(|(i, chunk)| body(i, chunk));
     }
@@ -70,10 +107,13 @@ pub(crate) fn for_each_chunk_pair_mut<A, B, F>(
         return;
     }
     if may_split() && a.len() >= MIN_PARALLEL_LEN && a.len() > a_chunk_len {
-        a.par_chunks_mut(a_chunk_len)
-            .zip(b.par_chunks_mut(b_chunk_len))
-            .enumerate()
-            .for_each(|(i, (a, b))| body(i, a, b));
+        let chunks: Vec<Mutex<(&mut [A], &mut [B])>> =
+            a.chunks_mut(a_chunk_len).zip(b.chunks_mut(b_chunk_len)).map(Mutex::new).collect();
+        run_tasks(chunks.len(), |i| {
+            let mut pair = lock(&chunks[i]);
+            let (a, b) = &mut *pair;
+            body(i, a, b)
+        });
     } else {
         a.chunks_mut(a_chunk_len)
             .zip(b.chunks_mut(b_chunk_len))
@@ -82,9 +122,10 @@ pub(crate) fn for_each_chunk_pair_mut<A, B, F>(
     }
 }
 
-/// Calls `body(index, chunk)` for each `chunk_len`-sized chunk of `data` and stops at the first
-/// error. For heavy bodies (a group of images: im2col, a GEMM, a reorder): the chunks go to rayon's
-/// pool whenever there are two or more of them and more than one thread, however small `data` is.
+/// Calls `body(index, chunk)` for each `chunk_len`-sized chunk of `data` and returns the first error
+/// (by chunk index) if any. For heavy bodies (a group of images: im2col, a GEMM, a reorder): the
+/// chunks are shared between threads whenever there are two or more of them and more than one
+/// thread, however small `data` is.
 pub(crate) fn try_for_each_chunk_mut<T, E, F>(data: &mut [T], chunk_len: usize, body: F) -> Result<(), E>
 where
     T: Send,
@@ -95,7 +136,8 @@ where
         return Ok(());
     }
     if may_split() && data.len() > chunk_len {
-        data.par_chunks_mut(chunk_len).enumerate().try_for_each(|(i, chunk)| body(i, chunk))
+        let chunks: Vec<Mutex<&mut [T]>> = data.chunks_mut(chunk_len).map(Mutex::new).collect();
+        first_error(chunks.len(), |i| body(i, &mut lock(&chunks[i])))
     } else {
         data.chunks_mut(chunk_len).enumerate().try_for_each(|(i, chunk)| body(i, chunk))
     }
@@ -120,14 +162,35 @@ where
         return Ok(());
     }
     if may_split() && a.len() > a_chunk_len {
-        a.par_chunks_mut(a_chunk_len)
-            .zip(b.par_chunks_mut(b_chunk_len))
-            .enumerate()
-            .try_for_each(|(i, (a, b))| body(i, a, b))
+        let chunks: Vec<Mutex<(&mut [A], &mut [B])>> =
+            a.chunks_mut(a_chunk_len).zip(b.chunks_mut(b_chunk_len)).map(Mutex::new).collect();
+        first_error(chunks.len(), |i| {
+            let mut pair = lock(&chunks[i]);
+            let (a, b) = &mut *pair;
+            body(i, a, b)
+        })
     } else {
         a.chunks_mut(a_chunk_len)
             .zip(b.chunks_mut(b_chunk_len))
             .enumerate()
             .try_for_each(|(i, (a, b))| body(i, a, b))
     }
+}
+
+/// Runs `task(i)` for `i` in `0..n` in parallel and returns the error of the lowest `i` that failed.
+fn first_error<E: Send>(n: usize, task: impl Fn(usize) -> Result<(), E> + Sync) -> Result<(), E> {
+    let errors: Mutex<Vec<(usize, E)>> = Mutex::new(Vec::new());
+    run_tasks(n, |i| {
+        if let Err(e) = task(i) {
+            lock(&errors).push((i, e));
+        }
+    });
+    let errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
+    errors.into_iter().min_by_key(|(i, _)| *i).map_or(Ok(()), |(_, e)| Err(e))
+}
+
+/// Each chunk's mutex is only ever taken by the one task that owns the chunk, so it never waits;
+/// a task that panicked while holding one leaves it poisoned, which changes nothing for the others.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
