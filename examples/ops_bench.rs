@@ -12,7 +12,7 @@
 //! Every timing is of forward + backward (`loss = Σ y ⊙ r`, then `loss.backward()`), so it
 //! includes what a training step pays: the custom ops, candle's bookkeeping of the gradients, and
 //! the multiply-and-sum that makes the loss. Without `--threads` the program re-runs itself once
-//! per thread count, because rayon fixes its pool size at start-up.
+//! per thread count, because candle's and rayon's thread pools fix their size at start-up.
 //!
 //! Two numbers per measurement: the median wall-clock time of one call, and (on Linux) the CPU time
 //! the process used per call. On a busy machine the wall time also counts the time other programs
