@@ -194,6 +194,18 @@ fn group_geometry(g: &ConvGeometry, first: usize, per_group: usize) -> ConvGeome
     ConvGeometry { batch: per_group.min(g.batch - first), ..*g }
 }
 
+/// The columns of `G = [K, B·OH·OW]` that belong to the group starting at image `first`
+/// (`columns` of them): a `[K, columns]` block of `G`, its rows `B·OH·OW` apart.
+fn group_columns<'a>(grad_cm: &'a [f32], g: &ConvGeometry, first: usize, columns: usize) -> MatRef<'a> {
+    MatRef {
+        data: &grad_cm[first * g.positions()..],
+        rows: g.out_channels,
+        cols: columns,
+        row_stride: g.columns(),
+        col_stride: 1,
+    }
+}
+
 impl Conv2dForward {
     /// `y[b,k,p] = Σ_r W[k,r]·cols[b·P + p, r] + bias[k]`, a group of images at a time.
     fn forward(&self, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Result<Vec<f32>> {
@@ -408,14 +420,7 @@ impl CustomOp2 for Conv2dWeightGrad<'_> {
                     &rebuilt[..]
                 }
             };
-            // The group's columns of G = [K, B·OH·OW]: K rows, B·OH·OW apart.
-            let grad_group = MatRef {
-                data: &grad_cm[first * positions..],
-                rows: g.out_channels,
-                cols: columns,
-                row_stride: g.columns(),
-                col_stride: 1,
-            };
+            let grad_group = group_columns(grad_cm, &g, first, columns);
             gemm_into(share, grad_group, MatRef::row_major(cols, columns, patch))
         })
         .map_err(candle_core::Error::msg)?;
@@ -450,7 +455,7 @@ impl CustomOp2 for Conv2dInputGrad {
         let g = self.geometry;
         let grad_cm = dense_f32(grad_cm, grad_layout, "conv2d output gradient")?;
         let weight = dense_f32(weight, weight_layout, "conv2d weight")?;
-        let (patch, positions) = (g.patch_len(), g.positions());
+        let patch = g.patch_len();
         let image_len = g.in_channels * g.height * g.width;
         let per_group = images_per_group(&g);
 
@@ -460,13 +465,7 @@ impl CustomOp2 for Conv2dInputGrad {
             let first = i * per_group;
             let part = group_geometry(&g, first, per_group);
             let columns = part.columns();
-            let grad_group = MatRef {
-                data: &grad_cm[first * positions..],
-                rows: g.out_channels,
-                cols: columns,
-                row_stride: g.columns(),
-                col_stride: 1,
-            };
+            let grad_group = group_columns(grad_cm, &g, first, columns);
             let mut cols_grad = Scratch::take(columns * patch);
             gemm_into(&mut cols_grad, grad_group.t(), MatRef::row_major(weight, g.out_channels, patch))?;
             col2im(&cols_grad, &part, dx)

@@ -18,6 +18,7 @@
 //! are already one thread's worth.
 
 use std::cell::Cell;
+use std::convert::Infallible;
 use std::sync::Mutex;
 
 use gemm::Parallelism;
@@ -64,7 +65,7 @@ fn run_tasks(n: usize, task: impl Fn(usize) + Sync) {
     });
 }
 
-/// Below this many elements a loop is not worth splitting across threads.
+/// Below this many elements a light loop is not worth splitting across threads.
 const MIN_PARALLEL_LEN: usize = 1 << 14;
 
 /// Calls `body(index, chunk)` for each `chunk_len`-sized chunk of `data` — in parallel when there is
@@ -78,15 +79,12 @@ where
     T: Send,
     F: Fn(usize, &mut [T]) + Send + Sync,
 {
-    if chunk_len == 0 {
-        return;
-    }
-    if may_split() && data.len() >= MIN_PARALLEL_LEN && data.len() > chunk_len {
-        let chunks: Vec<Mutex<&mut [T]>> = data.chunks_mut(chunk_len).map(Mutex::new).collect();
-        run_tasks(chunks.len(), |i| body(i, &mut lock(&chunks[i])));
-    } else {
-        data.chunks_mut(chunk_len).enumerate().for_each(|(i, chunk)| body(i, chunk));
-    }
+    let worth_splitting = data.len() >= MIN_PARALLEL_LEN;
+    let done: Result<(), Infallible> = chunks(data, chunk_len, worth_splitting, |i, chunk| {
+        body(i, chunk);
+        Ok(())
+    });
+    let Ok(()) = done;
 }
 
 /// Like [`for_each_chunk_mut`], walking two buffers in step: chunk `i` of `a` (`a_chunk_len` long)
@@ -103,23 +101,13 @@ pub(crate) fn for_each_chunk_pair_mut<A, B, F>(
     B: Send,
     F: Fn(usize, &mut [A], &mut [B]) + Send + Sync,
 {
-    if a_chunk_len == 0 || b_chunk_len == 0 {
-        return;
-    }
-    if may_split() && a.len() >= MIN_PARALLEL_LEN && a.len() > a_chunk_len {
-        let chunks: Vec<Mutex<(&mut [A], &mut [B])>> =
-            a.chunks_mut(a_chunk_len).zip(b.chunks_mut(b_chunk_len)).map(Mutex::new).collect();
-        run_tasks(chunks.len(), |i| {
-            let mut pair = lock(&chunks[i]);
-            let (a, b) = &mut *pair;
-            body(i, a, b)
+    let worth_splitting = a.len() >= MIN_PARALLEL_LEN;
+    let done: Result<(), Infallible> =
+        chunk_pairs(a, a_chunk_len, b, b_chunk_len, worth_splitting, |i, a, b| {
+            body(i, a, b);
+            Ok(())
         });
-    } else {
-        a.chunks_mut(a_chunk_len)
-            .zip(b.chunks_mut(b_chunk_len))
-            .enumerate()
-            .for_each(|(i, (a, b))| body(i, a, b));
-    }
+    let Ok(()) = done;
 }
 
 /// Calls `body(index, chunk)` for each `chunk_len`-sized chunk of `data` and returns the first error
@@ -132,15 +120,7 @@ where
     E: Send,
     F: Fn(usize, &mut [T]) -> Result<(), E> + Send + Sync,
 {
-    if chunk_len == 0 {
-        return Ok(());
-    }
-    if may_split() && data.len() > chunk_len {
-        let chunks: Vec<Mutex<&mut [T]>> = data.chunks_mut(chunk_len).map(Mutex::new).collect();
-        first_error(chunks.len(), |i| body(i, &mut lock(&chunks[i])))
-    } else {
-        data.chunks_mut(chunk_len).enumerate().try_for_each(|(i, chunk)| body(i, chunk))
-    }
+    chunks(data, chunk_len, true, body)
 }
 
 /// Like [`try_for_each_chunk_mut`], walking two buffers in step (chunk `i` of `a` with chunk `i`
@@ -158,10 +138,47 @@ where
     E: Send,
     F: Fn(usize, &mut [A], &mut [B]) -> Result<(), E> + Send + Sync,
 {
+    chunk_pairs(a, a_chunk_len, b, b_chunk_len, true, body)
+}
+
+/// The loop behind the chunk functions: in parallel when `worth_splitting`, there is more than one
+/// thread, this is not already a task, and there are two chunks or more; in order otherwise.
+fn chunks<T, E, F>(data: &mut [T], chunk_len: usize, worth_splitting: bool, body: F) -> Result<(), E>
+where
+    T: Send,
+    E: Send,
+    F: Fn(usize, &mut [T]) -> Result<(), E> + Send + Sync,
+{
+    if chunk_len == 0 {
+        return Ok(());
+    }
+    if worth_splitting && may_split() && data.len() > chunk_len {
+        let chunks: Vec<Mutex<&mut [T]>> = data.chunks_mut(chunk_len).map(Mutex::new).collect();
+        first_error(chunks.len(), |i| body(i, &mut lock(&chunks[i])))
+    } else {
+        data.chunks_mut(chunk_len).enumerate().try_for_each(|(i, chunk)| body(i, chunk))
+    }
+}
+
+/// [`chunks`] over two buffers in step.
+fn chunk_pairs<A, B, E, F>(
+    a: &mut [A],
+    a_chunk_len: usize,
+    b: &mut [B],
+    b_chunk_len: usize,
+    worth_splitting: bool,
+    body: F,
+) -> Result<(), E>
+where
+    A: Send,
+    B: Send,
+    E: Send,
+    F: Fn(usize, &mut [A], &mut [B]) -> Result<(), E> + Send + Sync,
+{
     if a_chunk_len == 0 || b_chunk_len == 0 {
         return Ok(());
     }
-    if may_split() && a.len() > a_chunk_len {
+    if worth_splitting && may_split() && a.len() > a_chunk_len {
         let chunks: Vec<Mutex<(&mut [A], &mut [B])>> =
             a.chunks_mut(a_chunk_len).zip(b.chunks_mut(b_chunk_len)).map(Mutex::new).collect();
         first_error(chunks.len(), |i| {
