@@ -26,8 +26,9 @@ const MAX_KEPT_BYTES: usize = 32 << 20;
 ///
 /// `buf.len()` is how much of the allocation has ever been written (and so may be read); `len` is
 /// how much of it this borrower asked for. Keeping the two apart means a buffer once used for a big
-/// matrix and then for a small one is not cleared again when the big one comes back: zeroing memory
-/// that the kernel overwrites anyway took 7 % of a training step before this.
+/// matrix and then for a small one is not cleared again when the big one comes back: that zeroing of
+/// memory the kernel overwrites anyway was about 1 % of a training step (a profile's `memset` share
+/// went from 6.7 % to 5.4 %; the rest is candle's zeroed gradient buffers).
 pub(crate) struct Scratch {
     buf: Vec<f32>,
     len: usize,
