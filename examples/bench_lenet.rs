@@ -10,9 +10,11 @@
 
 use std::time::Instant;
 
+use lenet_tutor::Optimizer;
 use lenet_tutor::data::{self, DataOptions, DatasetName, Loader};
-use lenet_tutor::model::{Classifier, ConvImpl, LeNet};
-use lenet_tutor::train::{EpochStats, FitOptions, Output, Phase, Sgd, fit};
+use lenet_tutor::model::{Classifier, LeNet};
+use lenet_tutor::ops::ConvImpl;
+use lenet_tutor::train::{EpochStats, FitOptions, Output, Phase, Sgd, SgdConfig, fit};
 use lenet_tutor::{Device, Result, device};
 
 struct Args {
@@ -92,7 +94,7 @@ fn run() -> Result<()> {
     let splits = data::load(args.dataset, &DataOptions { data_dir: None, allow_download: false })?;
     let mut model = LeNet::new(args.seed, &dev)?;
     model.set_conv_impl(args.conv_impl);
-    let mut sgd = Sgd::new(model.named_vars(), args.lr, args.momentum)?;
+    let mut sgd = Sgd::new(model.vars(), SgdConfig { lr: args.lr, momentum: args.momentum })?;
     let train = Loader::new(&splits.train, args.batch_size, true, args.seed, &dev)?;
     let test = Loader::new(&splits.test, args.test_batch_size, false, 1, &dev)?;
     let mut options = FitOptions { output: Output::Quiet, ..FitOptions::default() };

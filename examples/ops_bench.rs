@@ -224,8 +224,8 @@ fn run(threads: usize) -> BenchResult<()> {
             (pool(pooled.as_tensor())? * &r)?.sum_all()?.backward()?;
             Ok(())
         };
-        let fast = measure(|| pool_step(&|x| ops::max_pool2d_relu(x, 2)))?;
-        let candle = measure(|| pool_step(&|x| ops::candle_max_pool2d_relu(x, 2)))?;
+        let fast = measure(|| pool_step(&|x| ops::max_pool2d_relu_fast(x, 2)))?;
+        let candle = measure(|| pool_step(&|x| ops::max_pool2d_relu_candle(x, 2)))?;
         report(threads, batch, "pool1+relu fwd+bwd", fast, candle);
         let builtin = measure(|| pool_step(&|x| Ok(x.max_pool2d(2)?.relu()?)))?;
         report(threads, batch, "  (vs builtin max_pool2d)", fast, builtin);

@@ -76,7 +76,7 @@ impl Error {
     }
 
     /// A malformed data file.
-    pub fn bad_data(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
+    pub(crate) fn bad_data(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
         Error::BadDataFile { path: path.into(), what: what.into() }
     }
 }

@@ -7,21 +7,41 @@
 //!
 //! ## Layout
 //!
-//! One idea of the book per module, in the order the book meets them:
+//! One idea of the book per module, in the order the book meets them. Each layer imports only the
+//! layers below it (a higher layer adds to a lower one: checkpoints and `LeNet::load` live in
+//! `train`, `impl Activations for LeNet` in `viz`; the model knows nothing of either):
 //!
-//! | module | idea | holds |
-//! |---|---|---|
-//! | [`conv`] | convolution by hand; the conv layer's output size | loops over `[C,H,W]`, `output_size`, classic kernels, one window's dot product |
-//! | [`pool`] | pooling by hand | max / average / min pooling with window and stride |
-//! | [`experiments`] | the FC layer's limit | parameter counts, MLP vs LeNet on permuted pixels |
-//! | [`data`] | MNIST as files and batches | IDX reader, data sets (bundled sample, MNIST, Fashion-MNIST), download, loader |
-//! | [`device`] | the notes' `mps` or `cpu` | device choice and its errors, thread count |
-//! | [`model`] | the notes' `Net` | LeNet, channel-wise Dropout2d, PyTorch's initialisation, activations |
-//! | [`train`] | the notes' `fit` | phases, running loss and accuracy, SGD with momentum, history, budget, checkpoints |
-//! | [`viz`] | looking inside | map grids, feature maps layer by layer, curves, confusion matrix, mistakes, a convolution step; PNG/SVG and inline in Jupyter |
-//! | [`ops`] | making LeNet fast | custom candle ops: im2col + GEMM convolution, fused max-pool + ReLU |
-//! | [`rng`] | reproducibility | the one seeded RNG everything random draws from |
-//! | [`error`] | — | the crate's error type |
+//! | layer | module | idea | holds |
+//! |---|---|---|---|
+//! | 5 | `main.rs` (the CLI) | the long jobs | train, eval, predict, visualize, export-web, download |
+//! | 4 | [`experiments`] | the FC layer's limit | parameter counts, MLP vs LeNet on permuted pixels |
+//! | 4 | [`web`] | the live page | a trained model as a file the page reads, test vectors |
+//! | 4 | [`viz`] | looking inside | map grids, feature maps layer by layer, curves, confusion matrix, mistakes, a convolution step; PNG/SVG and inline in Jupyter |
+//! | 3 | [`train`] | the notes' `fit` | one pass, the run's epochs (any [`Classifier`](model::Classifier)), SGD with momentum, history, budget, checkpoints |
+//! | 2 | [`model`] | the notes' `Net` | LeNet, its parameter table, channel-wise Dropout2d, PyTorch's initialisation |
+//! | 1 | [`conv`] | convolution by hand; the conv layer's output size | loops over `[C,H,W]`, `output_size`, classic kernels, one window's dot product |
+//! | 1 | [`pool`] | pooling by hand | max / average / min pooling with window and stride |
+//! | 1 | [`ops`] | making LeNet fast | custom candle ops: `conv2d_fast` (im2col + GEMM), `max_pool2d_relu_fast`; their `_candle` references |
+//! | 1 | [`data`] | MNIST as files and batches | catalogue → files (found or downloaded) → IDX reader → data set → loader; your own digit |
+//! | 0 | [`device`], [`rng`], [`error`] | the notes' `mps` or `cpu`; reproducibility; errors | device choice, thread count; the one seeded RNG; the crate's error type |
+//!
+//! Names: a hand-written teaching version and a library version of the same operation never share
+//! a name. `conv::conv2d` and `pool::max_pool2d` are the loops the book reads; the model runs
+//! `ops::conv2d_fast` / `ops::max_pool2d_relu_fast`, and `ops::conv2d_candle` /
+//! `ops::max_pool2d_relu_candle` are the same built from candle's own operations, the reference the
+//! fast ones are tested against. "Kernel" always means a convolution filter; a compute routine is
+//! an *op*.
+//!
+//! ## Public API
+//!
+//! The public items are the ones the book, the notebooks, the examples, the tests or the CLI use;
+//! everything else is `pub(crate)` or private. Each item has one path: a module's files are private
+//! and their items re-exported from the module (`data::Loader`, `train::Sgd`), except the few
+//! submodules a chapter opens as a unit, which are public and not re-exported: [`data::idx`],
+//! [`data::download`], [`conv::kernels`], [`ops::im2col`], [`ops::memory`], [`train::checkpoint`],
+//! [`train::report`], [`viz::report`]. The crate root re-exports what every snippet needs from
+//! candle ([`Tensor`], [`Device`], [`ModuleT`], [`Optimizer`], …) so that one `:dep lenet-tutor`
+//! is enough in a notebook. This is a tutorial crate: the API follows the book and may change with it.
 //!
 //! ## Quick start
 //!
@@ -48,12 +68,15 @@ pub mod pool;
 pub mod rng;
 pub mod train;
 pub mod viz;
+pub mod web;
 
 pub use error::{Error, Result};
 
 #[cfg(doctest)]
 mod book;
+#[cfg(test)]
+mod test_util;
 
 // What notebooks and book snippets need besides the crate, so a single `:dep lenet-tutor` is enough.
 pub use candle_core::{self, D, DType, Device, Module, Tensor, Var};
-pub use candle_nn;
+pub use candle_nn::{self, ModuleT, Optimizer};

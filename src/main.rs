@@ -1,14 +1,18 @@
 //! `lenet-tutor`: the command line for the long jobs of the tutorial — train, eval, predict,
-//! visualize, download. Every failure is one line on stderr and a non-zero exit status.
+//! visualize, export-web, download. Every failure is one line on stderr and a non-zero exit status.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use lenet_tutor::ModuleT;
 use lenet_tutor::data::{self, DataOptions, DatasetName};
 use lenet_tutor::device::{self, DeviceChoice};
-use lenet_tutor::model::{ConvImpl, LeNet};
+use lenet_tutor::model::LeNet;
+use lenet_tutor::ops::ConvImpl;
 use lenet_tutor::train::{self, Output, TrainConfig, Trainer};
+use lenet_tutor::web;
 use lenet_tutor::{Error, Result};
 
 #[derive(Parser, Debug)]
@@ -62,6 +66,21 @@ enum Command {
         data: DataArgs,
         #[arg(long, default_value = "auto")]
         device: String,
+    },
+    /// Write a model for the book's live page ("Try it: draw a digit"): DIR/lenet-web.safetensors.
+    ExportWeb {
+        /// The model (a checkpoint written by `train --save`, or any LeNet model file).
+        #[arg(long)]
+        model: PathBuf,
+        /// Directory to write lenet-web.safetensors (and test-vectors.json) into.
+        #[arg(long)]
+        out: PathBuf,
+        /// The data set the model was trained on (decides the normalisation and class names).
+        #[arg(long, default_value = "mnist-sample")]
+        dataset: String,
+        /// Also write test vectors: the input and every layer's output for the first N test images.
+        #[arg(long)]
+        test_vectors: Option<usize>,
     },
     /// Download MNIST or Fashion-MNIST into the cache directory (or --data-dir).
     Download {
@@ -126,8 +145,17 @@ struct TrainArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    // When the reader of our output goes away (`lenet-tutor predict … | head -1`), stop quietly like
+    // any Unix tool: the default SIGPIPE action ends the process (status 141 in a shell). Rust
+    // ignores SIGPIPE, and `println!` would then panic on the broken pipe with a stack trace.
+    #[cfg(unix)]
+    // SAFETY: called first thing, before any other thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let parsed = Cli::command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         // --help and --version print as usual; a usage error is cut to its first line (clap adds
         // a usage block and a hint to try --help, which the first line already implies).
         Err(e) if !e.use_stderr() => e.exit(),
@@ -139,7 +167,8 @@ fn main() -> ExitCode {
     };
     device::set_threads(cli.threads);
     lenet_tutor::ops::reuse_freed_memory();
-    match run(cli.command) {
+    let explicit = matches.subcommand().map(|(_, m)| explicit_flags(m)).unwrap_or_default();
+    match run(cli.command, &explicit) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -148,15 +177,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<()> {
+fn run(command: Command, explicit: &[String]) -> Result<()> {
     match command {
-        Command::Train(args) => train_command(args),
+        Command::Train(args) => train_command(args, explicit),
         Command::Eval { model, data, test_batch_size, device } => {
             let device = open_device(&device)?;
             let name: DatasetName = data.dataset.parse()?;
             let test = data::load_test(name, &data_options(&data))?;
             let model = LeNet::load(&model, &device)?;
-            let (stats, _) = train::evaluate(&model, &test, test_batch_size, Output::Quiet)?;
+            let (stats, _) = train::evaluate(&model, &test, test_batch_size, &device, Output::Quiet)?;
             println!("{}", train::report::notes_line_timed(&stats));
             Ok(())
         }
@@ -166,7 +195,7 @@ fn run(command: Command) -> Result<()> {
             let (mean, std) = DatasetName::Mnist.normalization();
             for path in images {
                 let pixels = data::digit_from_image(&path)?;
-                let x: Vec<f32> = pixels.iter().map(|&p| (p as f32 / 255.0 - mean) / std).collect();
+                let x: Vec<f32> = pixels.iter().map(|&p| data::normalize_pixel(p, (mean, std))).collect();
                 let x = candle_core::Tensor::from_vec(x, (1, 1, 28, 28), &device)?;
                 let probs = model.forward_t(&x, false)?.exp()?.squeeze(0)?.to_vec1::<f32>()?;
                 let (digit, p) = probs
@@ -194,6 +223,23 @@ fn run(command: Command) -> Result<()> {
             }
             Ok(())
         }
+        Command::ExportWeb { model, out, dataset, test_vectors } => {
+            let device = candle_core::Device::Cpu;
+            let name: DatasetName = dataset.parse()?;
+            let net = LeNet::load(&model, &device)?;
+            let provenance = web::provenance(&model, &device)?;
+            let path = out.join(web::MODEL_FILE);
+            web::write(&net, name, &provenance, &path)?;
+            println!("wrote {}", path.display());
+            if let Some(n) = test_vectors {
+                let test = data::load_test(name, &DataOptions::default())?;
+                let vectors = web::test_vectors(&net, &test, n, web::MODEL_FILE)?;
+                let path = out.join(web::VECTORS_FILE);
+                std::fs::write(&path, vectors.to_string()).map_err(|e| Error::io(&path, e))?;
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
         Command::Download { dataset, data_dir } => {
             let name: DatasetName = dataset.parse()?;
             if name == DatasetName::MnistSample {
@@ -209,16 +255,25 @@ fn run(command: Command) -> Result<()> {
                     )
                 })?,
             };
-            let dir = data::download::download(name, &dir, &data::download::mirrors(name))?;
+            let dir = data::download::download(name, &dir, &data::mirrors(name))?;
             println!("{name} is in {}", dir.display());
             Ok(())
         }
     }
 }
 
-fn train_command(args: TrainArgs) -> Result<()> {
+fn train_command(args: TrainArgs, explicit: &[String]) -> Result<()> {
     let device = open_device(&args.device)?;
-    let name: DatasetName = args.data.dataset.parse()?;
+    let mut name: DatasetName = args.data.dataset.parse()?;
+    if let Some(path) = &args.resume {
+        // Resuming goes on with the run's data set unless told otherwise (and then refuses).
+        let tensors = train::checkpoint::read_tensors(path, &candle_core::Device::Cpu)?;
+        let meta = train::checkpoint::read_meta(path, &tensors)?;
+        if let Some(run_dataset) = meta.dataset.filter(|_| !explicit.iter().any(|e| e == "dataset")) {
+            name = run_dataset;
+        }
+        refuse_contradicting_flags(&args, explicit, path, &meta, name)?;
+    }
     let splits = data::load(name, &data_options(&args.data))?;
     println!(
         "training the notes' LeNet on {name} ({} training / {} validation images) on {}",
@@ -238,7 +293,6 @@ fn train_command(args: TrainArgs) -> Result<()> {
         max_batches: args.dry_run.then_some(1),
         max_seconds: args.max_seconds,
         save: args.save.clone(),
-        conv_impl: if args.candle_conv { ConvImpl::Candle } else { ConvImpl::Fast },
     };
     let mut trainer = match &args.resume {
         Some(path) => {
@@ -248,11 +302,59 @@ fn train_command(args: TrainArgs) -> Result<()> {
         }
         None => Trainer::new(config, &device)?,
     };
+    trainer.model.set_conv_impl(if args.candle_conv { ConvImpl::Candle } else { ConvImpl::Fast });
     trainer.run(&splits.train, &splits.test)?;
     if let Some(path) = &args.save {
         println!("saved to {}", path.display());
     }
     Ok(())
+}
+
+/// The ids of the flags given on the command line (not defaults), e.g. `["lr", "resume"]`.
+fn explicit_flags(matches: &ArgMatches) -> Vec<String> {
+    matches
+        .ids()
+        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_string())
+        .collect()
+}
+
+/// `train --resume` continues the run the checkpoint recorded: a flag given on the command line
+/// that says otherwise (another learning rate, say) is refused rather than silently ignored or
+/// silently applied. Flags that only say how long to go on (`--epochs`) or where to save are free.
+fn refuse_contradicting_flags(
+    args: &TrainArgs,
+    explicit: &[String],
+    path: &std::path::Path,
+    meta: &train::checkpoint::CheckpointMeta,
+    dataset: DatasetName,
+) -> Result<()> {
+    let mut conflicts = Vec::new();
+    let given = |flag: &str| explicit.iter().any(|e| e == flag);
+    if given("lr") && args.lr != meta.lr {
+        conflicts.push(format!("--lr {} (the run's is {})", args.lr, meta.lr));
+    }
+    if given("momentum") && args.momentum != meta.momentum {
+        conflicts.push(format!("--momentum {} (the run's is {})", args.momentum, meta.momentum));
+    }
+    if given("seed") && args.seed != meta.seed {
+        conflicts.push(format!("--seed {} (the run's is {})", args.seed, meta.seed));
+    }
+    if let Some(batch) = meta.batch_size.filter(|&b| given("batch_size") && args.batch_size != b) {
+        conflicts.push(format!("--batch-size {} (the run's is {batch})", args.batch_size));
+    }
+    if let Some(run_dataset) = meta.dataset.filter(|&d| d != dataset) {
+        conflicts.push(format!("--dataset {dataset} (the run's is {run_dataset})"));
+    }
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument(format!(
+        "{}: {} contradicts the checkpoint; --resume continues the run it recorded (its seed, learning rate, \
+         momentum, batch size and data set), so drop the flag, or start a new run without --resume",
+        path.display(),
+        conflicts.join(", ")
+    )))
 }
 
 fn open_device(choice: &str) -> Result<candle_core::Device> {

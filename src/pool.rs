@@ -17,7 +17,8 @@
 
 use candle_core::Tensor;
 
-use crate::conv::{dims_of_rank, output_size_floor, values};
+use crate::conv::args::{dims_of_rank, values};
+use crate::conv::output_size_floor;
 use crate::error::{Error, Result};
 
 /// Max pooling: each output cell is the **largest** value in its `window × window` window, one channel
@@ -142,19 +143,9 @@ fn pool(
 mod tests {
     use super::*;
     use crate::rng;
+    use crate::test_util::{max_abs_diff, random_tensor};
     use candle_core::Device;
     use rand::Rng;
-
-    fn random_tensor(rng: &mut rng::TutorRng, dims: &[usize]) -> Tensor {
-        let count: usize = dims.iter().product();
-        let data: Vec<f32> = (0..count).map(|_| rng.random_range(-1.0f32..1.0)).collect();
-        Tensor::from_vec(data, dims, &Device::Cpu).unwrap()
-    }
-
-    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-        assert_eq!(a.dims(), b.dims());
-        (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
-    }
 
     /// The example worked by hand in the book: one 4×4 map, 2×2 windows, stride 2.
     fn four_by_four() -> Tensor {

@@ -27,11 +27,11 @@ pub fn stream(seed: u64, stream: u64) -> TutorRng {
 /// Stream numbers, one per consumer of randomness.
 pub mod streams {
     /// Initial weights of a model.
-    pub const INIT: u64 = 1;
+    pub(crate) const INIT: u64 = 1;
     /// Shuffling of the training set.
-    pub const SHUFFLE: u64 = 2;
+    pub(crate) const SHUFFLE: u64 = 2;
     /// Dropout masks.
-    pub const DROPOUT: u64 = 3;
+    pub(crate) const DROPOUT: u64 = 3;
     /// Anything an experiment needs (permutations of pixels, random inputs).
     pub const EXPERIMENT: u64 = 4;
 }

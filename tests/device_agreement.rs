@@ -5,8 +5,12 @@
 //! Worth running on every new GPU set-up: candle's Metal conv2d weight gradients have been reported
 //! wrong upstream, and on GPUs the model runs candle's own ops, not the crate's CPU kernels.
 
+mod common;
+
 use std::collections::HashMap;
 
+use common::max_abs_diff;
+use lenet_tutor::ModuleT;
 use lenet_tutor::data::{self, DataOptions, DatasetName, Loader};
 use lenet_tutor::model::LeNet;
 use lenet_tutor::{DType, Device, Tensor, device};
@@ -21,10 +25,6 @@ fn loss_and_grads(model: &LeNet, images: &Tensor, labels: &Tensor) -> (Tensor, H
         .map(|(n, v)| (n.clone(), grads.get(v).unwrap().to_device(&Device::Cpu).unwrap()))
         .collect();
     (log_probs.to_device(&Device::Cpu).unwrap(), named)
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
 }
 
 #[test]
@@ -48,9 +48,9 @@ fn accelerator_matches_cpu() {
         &batch.labels.to_device(&accel).unwrap(),
     );
     let mut report =
-        vec![("log_probs".to_string(), max_diff(&cpu_out, &gpu_out.to_dtype(DType::F32).unwrap()))];
+        vec![("log_probs".to_string(), max_abs_diff(&cpu_out, &gpu_out.to_dtype(DType::F32).unwrap()))];
     for (name, g) in &cpu_grads {
-        report.push((format!("grad.{name}"), max_diff(g, &gpu_grads[name])));
+        report.push((format!("grad.{name}"), max_abs_diff(g, &gpu_grads[name])));
     }
     eprintln!("device_agreement on {}: {report:?}", device::name(&accel));
     assert!(

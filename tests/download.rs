@@ -1,60 +1,19 @@
 //! The downloader against a tiny local HTTP server: good mirrors, dead ones, and ones that serve
 //! the wrong bytes.
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::thread;
+use std::time::Duration;
 
+use common::{Reply, Server, TestResult, dead_mirror};
 use lenet_tutor::Error;
-use lenet_tutor::data::download::{FileSpec, download_files, md5_of_file};
+use lenet_tutor::data::FileSpec;
+use lenet_tutor::data::download::{download_files, md5_of_file};
 
-/// Serves `files` (URL path → body) over HTTP/1.1 on 127.0.0.1; anything else is a 404.
-/// Returns the base URL. The server thread lives until the test process ends.
-fn serve(files: HashMap<String, Vec<u8>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            answer(stream, &files);
-        }
-    });
-    base
-}
-
-fn answer(mut stream: TcpStream, files: &HashMap<String, Vec<u8>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    // Skip the headers up to the blank line.
-    let mut line = String::new();
-    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-        line.clear();
-    }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
-    let (status, body): (&str, &[u8]) = match files.get(path) {
-        Some(body) => ("200 OK", body),
-        None => ("404 Not Found", b"not here"),
-    };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body);
-}
-
-/// A URL where nothing listens: bind a port, then free it.
-fn dead_mirror() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}/")
-}
+/// Short, so that the stalling mirror costs the test two seconds, not a minute.
+const TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Two small fixture files and their real md5 checksums.
 struct Fixture {
@@ -77,7 +36,9 @@ impl Fixture {
     }
 
     fn specs(&self) -> Vec<FileSpec<'_>> {
-        (0..2).map(|i| FileSpec { name: self.names[i], md5: &self.md5s[i] }).collect()
+        (0..2)
+            .map(|i| FileSpec { name: self.names[i], size: self.bodies[i].len() as u64, md5: &self.md5s[i] })
+            .collect()
     }
 
     /// A mirror serving both files under `/prefix/`, with file `corrupt` (if any) damaged.
@@ -88,9 +49,9 @@ impl Fixture {
             if corrupt == Some(i) {
                 body[0] ^= 0xff;
             }
-            files.insert(format!("/{prefix}/{}", self.names[i]), body);
+            files.insert(format!("/{prefix}/{}", self.names[i]), Reply::Body(body));
         }
-        format!("{}/{prefix}/", serve(files))
+        format!("{}/{prefix}/", Server::start(files).base)
     }
 }
 
@@ -109,7 +70,7 @@ fn a_good_mirror_delivers_both_files() {
     let fixture = Fixture::new();
     let dest = tempfile::tempdir().unwrap();
     let target = dest.path().join("nested/mnist");
-    download_files(&fixture.specs(), &target, &[fixture.mirror("mnist", None)]).unwrap();
+    download_files(&fixture.specs(), &target, &[fixture.mirror("mnist", None)], TIMEOUT).unwrap();
     assert_eq!(listing(&target), vec![fixture.names[0], fixture.names[1]]);
     for i in 0..2 {
         assert_eq!(std::fs::read(target.join(fixture.names[i])).unwrap(), fixture.bodies[i]);
@@ -120,9 +81,9 @@ fn a_good_mirror_delivers_both_files() {
 fn a_404_mirror_is_skipped() {
     let fixture = Fixture::new();
     let dest = tempfile::tempdir().unwrap();
-    let empty = format!("{}/nothing/", serve(HashMap::new()));
+    let empty = format!("{}/nothing/", Server::start(HashMap::new()).base);
     let mirrors = [empty, fixture.mirror("ok", None)];
-    download_files(&fixture.specs(), dest.path(), &mirrors).unwrap();
+    download_files(&fixture.specs(), dest.path(), &mirrors, TIMEOUT).unwrap();
     assert_eq!(listing(dest.path()), vec![fixture.names[0], fixture.names[1]]);
 }
 
@@ -131,7 +92,7 @@ fn a_corrupted_file_is_replaced_from_the_next_mirror() {
     let fixture = Fixture::new();
     let dest = tempfile::tempdir().unwrap();
     let mirrors = [fixture.mirror("bad", Some(1)), fixture.mirror("good", None)];
-    download_files(&fixture.specs(), dest.path(), &mirrors).unwrap();
+    download_files(&fixture.specs(), dest.path(), &mirrors, TIMEOUT).unwrap();
     assert_eq!(listing(dest.path()), vec![fixture.names[0], fixture.names[1]]);
     assert_eq!(std::fs::read(dest.path().join(fixture.names[1])).unwrap(), fixture.bodies[1]);
 }
@@ -140,7 +101,8 @@ fn a_corrupted_file_is_replaced_from_the_next_mirror() {
 fn a_dead_mirror_then_a_good_one() {
     let fixture = Fixture::new();
     let dest = tempfile::tempdir().unwrap();
-    download_files(&fixture.specs(), dest.path(), &[dead_mirror(), fixture.mirror("ok", None)]).unwrap();
+    download_files(&fixture.specs(), dest.path(), &[dead_mirror(), fixture.mirror("ok", None)], TIMEOUT)
+        .unwrap();
     assert_eq!(listing(dest.path()).len(), 2);
 }
 
@@ -148,11 +110,11 @@ fn a_dead_mirror_then_a_good_one() {
 fn all_mirrors_bad_is_an_error_naming_each_and_leaves_nothing() {
     let fixture = Fixture::new();
     let dest = tempfile::tempdir().unwrap();
-    let not_found = format!("{}/gone/", serve(HashMap::new()));
+    let not_found = format!("{}/gone/", Server::start(HashMap::new()).base);
     let corrupt = fixture.mirror("corrupt", Some(0));
     let dead = dead_mirror();
     let mirrors = [not_found.clone(), corrupt.clone(), dead.clone()];
-    let err = download_files(&fixture.specs(), dest.path(), &mirrors).unwrap_err();
+    let err = download_files(&fixture.specs(), dest.path(), &mirrors, TIMEOUT).unwrap_err();
     assert!(matches!(err, Error::Download(_)), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains(&format!("{not_found}{}: HTTP 404", fixture.names[0])), "{msg}");
@@ -172,10 +134,10 @@ fn a_file_already_there_with_the_right_checksum_is_kept() {
         std::fs::write(dest.path().join(fixture.names[i]), &fixture.bodies[i]).unwrap();
     }
     // No mirror works, yet nothing needs downloading.
-    download_files(&fixture.specs(), dest.path(), &[dead_mirror()]).unwrap();
+    download_files(&fixture.specs(), dest.path(), &[dead_mirror()], TIMEOUT).unwrap();
     // A damaged local copy is downloaded again.
     std::fs::write(dest.path().join(fixture.names[0]), b"damaged").unwrap();
-    download_files(&fixture.specs(), dest.path(), &[fixture.mirror("ok", None)]).unwrap();
+    download_files(&fixture.specs(), dest.path(), &[fixture.mirror("ok", None)], TIMEOUT).unwrap();
     assert_eq!(std::fs::read(dest.path().join(fixture.names[0])).unwrap(), fixture.bodies[0]);
 }
 
@@ -183,6 +145,45 @@ fn a_file_already_there_with_the_right_checksum_is_kept() {
 fn no_mirrors_is_an_error() {
     let fixture = Fixture::new();
     let dest = tempfile::tempdir().unwrap();
-    let err = download_files(&fixture.specs(), dest.path(), &[]).unwrap_err().to_string();
+    let err = download_files(&fixture.specs(), dest.path(), &[], TIMEOUT).unwrap_err().to_string();
     assert!(err.contains("no mirror"), "{err}");
+}
+
+/// A mirror whose reply to the first file is `bad`, followed by a good mirror: the bad one is
+/// reported, nothing of it is left behind, and the file comes from the next mirror.
+fn next_mirror_after(bad: Reply, expected: &str) -> TestResult {
+    let fixture = Fixture::new();
+    let dest = tempfile::tempdir()?;
+    let server = Server::start(HashMap::from([(format!("/bad/{}", fixture.names[0]), bad)]));
+    let mirrors = [format!("{}/bad/", server.base), fixture.mirror("ok", None)];
+    download_files(&fixture.specs(), dest.path(), &mirrors, TIMEOUT)?;
+    assert_eq!(std::fs::read(dest.path().join(fixture.names[0]))?, fixture.bodies[0]);
+    assert_eq!(listing(dest.path()), [fixture.names[0], fixture.names[1]], "no temporary file left");
+    // And with no good mirror after it, the error says what went wrong.
+    let lone = [format!("{}/bad/", server.base)];
+    let empty = tempfile::tempdir()?;
+    let err = download_files(&fixture.specs(), empty.path(), &lone, TIMEOUT).unwrap_err().to_string();
+    assert!(err.contains(expected), "{err}");
+    assert!(listing(empty.path()).is_empty(), "{:?}", listing(empty.path()));
+    Ok(())
+}
+
+#[test]
+fn a_body_larger_than_the_file_is_cut_off_and_the_next_mirror_tried() -> TestResult {
+    let fixture = Fixture::new();
+    let mut huge = fixture.bodies[0].clone();
+    huge.extend(std::iter::repeat_n(0u8, 1 << 20)); // a megabyte more than the catalogue's size
+    next_mirror_after(Reply::Body(huge), "reading the body failed")
+}
+
+#[test]
+fn a_connection_dropped_mid_body_is_the_mirrors_fault() -> TestResult {
+    let body: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+    // Fixture file 0 is short; give the bad mirror a long promise and cut it after 10 bytes.
+    next_mirror_after(Reply::DropAfter { body, sent: 10 }, "reading the body failed")
+}
+
+#[test]
+fn a_mirror_that_stalls_past_the_timeout_is_given_up() -> TestResult {
+    next_mirror_after(Reply::Stall(TIMEOUT * 3), "timeout")
 }

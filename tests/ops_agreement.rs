@@ -2,28 +2,19 @@
 //! through candle's backward pass, the same gradients — on many random shapes, and over a short
 //! training run.
 
+mod common;
+
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::optim::{Optimizer, SGD};
+use common::{max_abs_diff, random_tensor};
 use lenet_tutor::ops::{self, ConvImpl, InputGrad};
 use lenet_tutor::rng::{TutorRng, seeded};
 use rand::Rng;
 
 const TOLERANCE: f32 = 1e-4;
 
-fn random_tensor(dims: &[usize], scale: f32, rng: &mut TutorRng) -> Tensor {
-    let n = dims.iter().product();
-    let values: Vec<f32> = (0..n).map(|_| rng.random_range(-scale..scale)).collect();
-    Tensor::from_vec(values, dims, &Device::Cpu).unwrap()
-}
-
-/// Largest |a − b|, after checking the shapes agree.
-fn max_diff(what: &str, a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims(), "{what}: shapes differ");
-    (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
-}
-
 fn assert_close(what: &str, a: &Tensor, b: &Tensor) {
-    let diff = max_diff(what, a, b);
+    let diff = max_abs_diff(a, b);
     assert!(diff <= TOLERANCE, "{what}: max difference {diff} > {TOLERANCE}");
 }
 
@@ -172,13 +163,13 @@ fn gradients_are_adjoints_where_candles_backward_fails() {
         checked += 1;
         let [x, w, b, r] = c.tensors(&mut rng);
         let fast = run(ConvImpl::Fast, &c, &x, &w, &b, &r, InputGrad::Needed);
-        let reference_y = ops::candle_conv2d(&x, &w, c.with_bias.then_some(&b), c.padding, c.stride).unwrap();
+        let reference_y = ops::conv2d_candle(&x, &w, c.with_bias.then_some(&b), c.padding, c.stride).unwrap();
         assert_close(&format!("{c:?}: output"), &fast.y, &reference_y);
         let [u, v, _, _] = c.tensors(&mut rng);
-        let lhs = dot(&ops::candle_conv2d(&u, &w, None, c.padding, c.stride).unwrap(), &r);
+        let lhs = dot(&ops::conv2d_candle(&u, &w, None, c.padding, c.stride).unwrap(), &r);
         let rhs = dot(&u, &fast.grad_x.unwrap());
         assert!((lhs - rhs).abs() <= TOLERANCE * lhs.abs().max(1.0), "{c:?}: grad x: {lhs} vs {rhs}");
-        let lhs = dot(&ops::candle_conv2d(&x, &v, None, c.padding, c.stride).unwrap(), &r);
+        let lhs = dot(&ops::conv2d_candle(&x, &v, None, c.padding, c.stride).unwrap(), &r);
         let rhs = dot(&v, &fast.grad_w);
         assert!((lhs - rhs).abs() <= TOLERANCE * lhs.abs().max(1.0), "{c:?}: grad w: {lhs} vs {rhs}");
         if let Some(grad_b) = fast.grad_b {
@@ -222,8 +213,8 @@ fn non_contiguous_inputs_are_handled() {
     let x = random_tensor(&[2, 3, 7, 6], 1.0, &mut rng).transpose(2, 3).unwrap();
     assert!(!x.is_contiguous());
     let w = random_tensor(&[4, 3, 3, 3], 0.5, &mut rng);
-    let fast = ops::conv2d(&x, &w, None, 1, 2, InputGrad::Needed).unwrap();
-    let reference = ops::candle_conv2d(&x, &w, None, 1, 2).unwrap();
+    let fast = ops::conv2d_fast(&x, &w, None, 1, 2, InputGrad::Needed).unwrap();
+    let reference = ops::conv2d_candle(&x, &w, None, 1, 2).unwrap();
     assert_close("output from a transposed input", &fast, &reference);
 }
 
@@ -321,18 +312,18 @@ fn other_dtypes_take_candles_path() {
     let mut rng = seeded(10);
     let x = random_tensor(&[2, 2, 6, 6], 1.0, &mut rng).to_dtype(DType::F64).unwrap();
     let w = random_tensor(&[3, 2, 3, 3], 0.5, &mut rng).to_dtype(DType::F64).unwrap();
-    let fast = ops::conv2d(&x, &w, None, 0, 1, InputGrad::Needed).unwrap();
-    let reference = ops::candle_conv2d(&x, &w, None, 0, 1).unwrap();
+    let fast = ops::conv2d_fast(&x, &w, None, 0, 1, InputGrad::Needed).unwrap();
+    let reference = ops::conv2d_candle(&x, &w, None, 0, 1).unwrap();
     assert_eq!(fast.dtype(), DType::F64);
     let diff = (fast - reference).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f64>().unwrap();
     assert_eq!(diff, 0.0);
-    let pooled = ops::max_pool2d_relu(&x, 2).unwrap();
+    let pooled = ops::max_pool2d_relu_fast(&x, 2).unwrap();
     assert_eq!(pooled.dtype(), DType::F64);
 }
 
 #[test]
 fn candles_builtin_max_pool2d_gradient_is_k_squared_too_small() {
-    // Why `ops::candle_max_pool2d_relu` does not call `Tensor::max_pool2d`: in candle 0.11.1 its
+    // Why `ops::max_pool2d_relu_candle` does not call `Tensor::max_pool2d`: in candle 0.11.1 its
     // backward pass scales the gradient by 1/k² (here 1/4). If this test starts failing after a
     // candle upgrade, the bug is fixed and the workaround can go.
     let mut rng = seeded(13);

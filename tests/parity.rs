@@ -4,33 +4,23 @@
 //! The fixture `tests/fixtures/parity.safetensors` is written by
 //! `scripts/reference/make_parity_fixture.py` (PyTorch; see scripts/reference/README.md).
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
-use lenet_tutor::model::{ConvImpl, LeNet, PARAMETER_NAMES};
-use lenet_tutor::train::Sgd;
+use common::max_abs_diff;
+use lenet_tutor::ModuleT;
+use lenet_tutor::Optimizer;
+use lenet_tutor::model::{LeNet, PARAMETERS};
+use lenet_tutor::ops::ConvImpl;
+use lenet_tutor::train::{Sgd, SgdConfig};
 
 fn fixture() -> HashMap<String, Tensor> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parity.safetensors");
     candle_core::safetensors::load(path, &Device::Cpu)
         .expect("fixture written by scripts/reference/make_parity_fixture.py")
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims());
-    a.to_dtype(DType::F32)
-        .unwrap()
-        .sub(&b.to_dtype(DType::F32).unwrap())
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
 }
 
 fn model_from(f: &HashMap<String, Tensor>, conv_impl: ConvImpl) -> LeNet {
@@ -63,7 +53,7 @@ fn check_forward_and_gradients(conv_impl: ConvImpl) {
         report.push((name.clone(), d));
     }
     // All eight are reported at once: which layers differ says where the maths goes wrong (this is
-    // how candle's max-pool gradient was found, see `model::max_pool2d`).
+    // how candle's max-pool gradient was found, see `ops::max_pool2d_candle`).
     assert!(report.iter().all(|(_, d)| *d < 1e-5), "gradients differ from PyTorch: {report:?}");
 }
 
@@ -80,12 +70,12 @@ fn forward_and_gradients_match_pytorch_with_fast_conv() {
 fn check_steps(prefix: &str, momentum: f64, steps: usize) {
     let f = fixture();
     let model = model_from(&f, ConvImpl::Candle);
-    let mut sgd = Sgd::new(model.named_vars(), 0.01, momentum).unwrap();
+    let mut sgd = Sgd::new(model.vars(), SgdConfig { lr: 0.01, momentum }).unwrap();
     for _ in 0..steps {
         let (_, loss) = mean_nll(&model, &f);
         sgd.backward_step(&loss).unwrap();
     }
-    for name in PARAMETER_NAMES {
+    for name in PARAMETERS.map(|p| p.name) {
         let now = &model.tensors()[name];
         let d = max_abs_diff(now, &f[&format!("{prefix}.{name}")]);
         assert!(d < 1e-5, "{name} after {prefix} differs from torch.optim.SGD by {d}");

@@ -2,7 +2,7 @@
 //! divergence detection.
 
 use lenet_tutor::data::{self, DataOptions, Dataset, DatasetName, Splits};
-use lenet_tutor::model::ConvImpl;
+use lenet_tutor::ops::ConvImpl;
 use lenet_tutor::train::{Output, Phase, TrainConfig, Trainer};
 use lenet_tutor::{Device, Error};
 
@@ -104,8 +104,8 @@ fn a_diverging_run_reports_the_batch() {
 fn fast_and_candle_convolutions_train_alike() {
     let (train, test) = small_sample();
     let run = |conv_impl| {
-        let mut t = Trainer::new(TrainConfig { conv_impl, max_batches: Some(10), ..config(1) }, &Device::Cpu)
-            .unwrap();
+        let mut t = Trainer::new(TrainConfig { max_batches: Some(10), ..config(1) }, &Device::Cpu).unwrap();
+        t.model.set_conv_impl(conv_impl);
         t.run(&train, &test).unwrap();
         t.history.training[0].loss
     };

@@ -11,12 +11,12 @@
 
 use std::path::{Path, PathBuf};
 
+use lenet_tutor::ModuleT;
 use lenet_tutor::candle_core::Var;
-use lenet_tutor::data::Loader;
 use lenet_tutor::data::{self, DataOptions, Dataset, DatasetName};
 use lenet_tutor::model::{Classifier, Dropout2d, LeNet};
 use lenet_tutor::ops::{self, InputGrad};
-use lenet_tutor::train::{FitOptions, History, Output, Phase, Sgd, TrainConfig, Trainer, fit};
+use lenet_tutor::train::{History, Output, TrainConfig, Trainer};
 use lenet_tutor::viz::{self, MapGrid, report};
 use lenet_tutor::{Device, Result, Tensor, rng};
 
@@ -114,7 +114,7 @@ fn own_model_figure(test: &Dataset, device: &Device) -> Result<viz::Figure> {
         Ok(vec![("edges".into(), conv), ("relu".into(), relu), ("pool".into(), pool)])
     };
     let (mean, std) = test.name().normalization();
-    let image = data::loader::images_tensor(test.image(0), 28, 28, (mean, std), device)?;
+    let image = data::images_tensor(test.image(0), 28, 28, (mean, std), device)?;
     viz::feature_maps(&model, &image)
 }
 
@@ -238,11 +238,24 @@ struct CandlePoolingLeNet {
     inner: LeNet,
 }
 
-impl Classifier for CandlePoolingLeNet {
-    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+impl ModuleT for CandlePoolingLeNet {
+    fn forward_t(&self, x: &Tensor, train: bool) -> lenet_tutor::candle_core::Result<Tensor> {
+        self.forward(x, train).map_err(lenet_tutor::candle_core::Error::wrap)
+    }
+}
+
+impl CandlePoolingLeNet {
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let p = self.inner.tensors();
         let conv = |x: &Tensor, name: &str, input_grad| {
-            ops::conv2d(x, &p[&format!("{name}.weight")], Some(&p[&format!("{name}.bias")]), 0, 1, input_grad)
+            ops::conv2d_fast(
+                x,
+                &p[&format!("{name}.weight")],
+                Some(&p[&format!("{name}.bias")]),
+                0,
+                1,
+                input_grad,
+            )
         };
         let linear = |x: &Tensor, name: &str| -> Result<Tensor> {
             Ok(x.matmul(&p[&format!("{name}.weight")].t()?)?.broadcast_add(&p[&format!("{name}.bias")])?)
@@ -253,6 +266,9 @@ impl Classifier for CandlePoolingLeNet {
         let x = linear(&linear(&x, "fc1")?.relu()?, "fc2")?;
         Ok(lenet_tutor::candle_nn::ops::log_softmax(&x, lenet_tutor::D::Minus1)?)
     }
+}
+
+impl Classifier for CandlePoolingLeNet {
     fn named_vars(&self) -> &[(String, Var)] {
         self.inner.named_vars()
     }
@@ -266,15 +282,8 @@ fn candle_pooling_run(train: &Dataset, test: &Dataset, device: &Device) -> Resul
     let config = TrainConfig::default();
     println!("training LeNet with candle's max_pool2d: 3 epochs, otherwise the defaults");
     let model = CandlePoolingLeNet { inner: LeNet::new(config.seed, device)? };
-    let mut optimizer = Sgd::new(model.named_vars(), config.lr, config.momentum)?;
-    let train_loader = Loader::new(train, config.batch_size, true, config.seed, device)?;
-    let test_loader = Loader::new(test, config.test_batch_size, false, config.seed, device)?;
-    let mut options = FitOptions { output: Output::Summary, ..FitOptions::default() };
-    let mut history = History::default();
-    for epoch in 1..=3 {
-        model.start_epoch(config.seed, epoch);
-        history.push(fit(epoch, &model, &train_loader, Phase::Training, &mut optimizer, &mut options)?);
-        history.push(fit(epoch, &model, &test_loader, Phase::Validation, &mut optimizer, &mut options)?);
-    }
+    let run = TrainConfig { epochs: 3, output: Output::Summary, ..config };
+    let mut trainer = Trainer::with_model(model, run, device)?;
+    let history = trainer.run(train, test)?.clone();
     Ok(history)
 }

@@ -17,23 +17,23 @@ use candle_core::{Device, Tensor};
 use crate::error::{Error, Result};
 
 /// Horizontal Sobel: the right column minus the left column, the middle row counting twice.
-pub const SOBEL_X: [[f32; 3]; 3] = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]];
+const SOBEL_X: [[f32; 3]; 3] = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]];
 /// Vertical Sobel: the bottom row minus the top row, the middle column counting twice.
-pub const SOBEL_Y: [[f32; 3]; 3] = [[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]];
+const SOBEL_Y: [[f32; 3]; 3] = [[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]];
 /// Laplacian: the four neighbours minus four times the centre.
-pub const LAPLACIAN: [[f32; 3]; 3] = [[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]];
+const LAPLACIAN: [[f32; 3]; 3] = [[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]];
 /// Box blur: the plain average of the 9 pixels.
-pub const BOX_BLUR: [[f32; 3]; 3] = [[1.0 / 9.0; 3]; 3];
+const BOX_BLUR: [[f32; 3]; 3] = [[1.0 / 9.0; 3]; 3];
 /// Gaussian blur: a weighted average, `[1 2 1]ᵀ·[1 2 1] / 16`.
-pub const GAUSSIAN_BLUR: [[f32; 3]; 3] = [
+const GAUSSIAN_BLUR: [[f32; 3]; 3] = [
     [1.0 / 16.0, 2.0 / 16.0, 1.0 / 16.0],
     [2.0 / 16.0, 4.0 / 16.0, 2.0 / 16.0],
     [1.0 / 16.0, 2.0 / 16.0, 1.0 / 16.0],
 ];
 /// Sharpen: five times the centre minus the four neighbours, i.e. identity − Laplacian.
-pub const SHARPEN: [[f32; 3]; 3] = [[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]];
+const SHARPEN: [[f32; 3]; 3] = [[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]];
 /// Identity: 1 in the centre, 0 elsewhere.
-pub const IDENTITY: [[f32; 3]; 3] = [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]];
+const IDENTITY: [[f32; 3]; 3] = [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]];
 
 /// A `[3, 3]` tensor holding `rows`.
 fn from_rows(rows: &[[f32; 3]; 3], device: &Device) -> Result<Tensor> {
@@ -60,7 +60,7 @@ pub fn laplacian(device: &Device) -> Result<Tensor> {
 
 /// Detects **nothing**: it averages each pixel with its 8 neighbours, smoothing noise and fine detail
 /// away. Its weights add up to 1, so a flat area keeps its brightness. See [`BOX_BLUR`].
-pub fn box_blur(device: &Device) -> Result<Tensor> {
+fn box_blur(device: &Device) -> Result<Tensor> {
     from_rows(&BOX_BLUR, device)
 }
 
@@ -73,7 +73,7 @@ pub fn gaussian_blur(device: &Device) -> Result<Tensor> {
 /// **Emphasises edges**: the image plus the negative of its [`laplacian`], so differences between a pixel
 /// and its neighbours are made larger while flat areas stay as they are (weights add up to 1).
 /// See [`SHARPEN`].
-pub fn sharpen(device: &Device) -> Result<Tensor> {
+fn sharpen(device: &Device) -> Result<Tensor> {
     from_rows(&SHARPEN, device)
 }
 

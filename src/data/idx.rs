@@ -23,16 +23,16 @@ use flate2::read::GzDecoder;
 use crate::error::{Error, Result};
 
 /// Magic number of an IDX file of unsigned bytes with 3 dimensions: images `[N, rows, cols]`.
-pub const IMAGES_MAGIC: u32 = 0x0000_0803; // 2051
+const IMAGES_MAGIC: u32 = 0x0000_0803; // 2051
 /// Magic number of an IDX file of unsigned bytes with 1 dimension: labels `[N]`.
-pub const LABELS_MAGIC: u32 = 0x0000_0801; // 2049
+const LABELS_MAGIC: u32 = 0x0000_0801; // 2049
 
 /// Height of an MNIST image in pixels.
-pub const MNIST_ROWS: usize = 28;
+pub(crate) const MNIST_ROWS: usize = 28;
 /// Width of an MNIST image in pixels.
-pub const MNIST_COLS: usize = 28;
+pub(crate) const MNIST_COLS: usize = 28;
 /// Number of classes in every data set of this crate (ten digits, ten kinds of clothing).
-pub const NUM_CLASSES: usize = 10;
+pub(crate) const NUM_CLASSES: usize = 10;
 
 /// Bytes in the header of an image file: magic, count, rows, cols (4 bytes each).
 const IMAGES_HEADER_LEN: usize = 16;
@@ -54,10 +54,26 @@ pub struct IdxImages {
     pub pixels: Vec<u8>,
 }
 
+/// The most bytes an IDX file may hold once unpacked: far above the largest real one (the full
+/// training images, 47 MB), far below what would hurt the machine. A fixed ceiling on top of the
+/// header's own promise, so that a header claiming billions of images cannot unlock a bomb.
+pub(crate) const MAX_UNPACKED_BYTES: u64 = 128 * 1024 * 1024;
+
 /// Reads a file from disk and un-gzips it if it is gzip-compressed.
 pub fn read_file(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    decompress(path, bytes)
+    decompress(path, read_bounded(path)?)
+}
+
+/// The bytes of a file, refusing one larger than any IDX file of this crate can be.
+fn read_bounded(path: &Path) -> Result<Vec<u8>> {
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    if size > MAX_UNPACKED_BYTES {
+        return Err(Error::bad_data(
+            path,
+            format!("{size} bytes is far too big for an MNIST-sized IDX file (at most {MAX_UNPACKED_BYTES})"),
+        ));
+    }
+    std::fs::read(path).map_err(|e| Error::io(path, e))
 }
 
 /// Un-gzips `bytes` if they start with gzip's magic bytes, else returns them as they are.
@@ -65,6 +81,10 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
 /// A file whose name ends in `.gz` must be gzip: if it is not, it was probably saved by a browser
 /// that already unpacked it (or it is an HTML error page), and saying so beats a confusing
 /// "bad magic number" later. `path` is only used in error messages.
+///
+/// Unpacking stops at the size the IDX header inside promises (and at [`MAX_UNPACKED_BYTES`]): a
+/// small file that would inflate to gigabytes (a "gzip bomb", or plain damage) is an error after
+/// reading one byte more than an honest file holds, never an allocation of its whole expansion.
 pub fn decompress(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
     let is_gzip = bytes.starts_with(&GZIP_MAGIC);
     let named_gz = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("gz"));
@@ -82,27 +102,59 @@ pub fn decompress(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
         }
         return Ok(bytes);
     }
-    // Pixels compress about 5:1; reserving that much up front avoids most reallocations.
-    let mut unpacked = Vec::with_capacity(bytes.len().saturating_mul(5));
-    GzDecoder::new(bytes.as_slice()).read_to_end(&mut unpacked).map_err(|e| {
+    let corrupt = |e: std::io::Error| {
         Error::bad_data(
             path,
             format!("corrupt gzip data ({e}); the file is damaged or incomplete, download it again"),
         )
-    })?;
+    };
+    let mut stream = GzDecoder::new(bytes.as_slice());
+    // The header first (16 bytes at most); it says how much data follows.
+    let mut unpacked = Vec::with_capacity(IMAGES_HEADER_LEN);
+    (&mut stream).take(IMAGES_HEADER_LEN as u64).read_to_end(&mut unpacked).map_err(corrupt)?;
+    let limit = promised_len(&unpacked).map_or(MAX_UNPACKED_BYTES, |n| n.min(MAX_UNPACKED_BYTES));
+    // One byte more than the limit tells an over-long stream from one that ends exactly there.
+    let rest = limit.saturating_sub(unpacked.len() as u64);
+    unpacked.reserve(usize::try_from(rest).unwrap_or(0));
+    (&mut stream).take(rest + 1).read_to_end(&mut unpacked).map_err(corrupt)?;
+    if unpacked.len() as u64 > limit {
+        return Err(Error::bad_data(
+            path,
+            format!(
+                "the gzip stream unpacks to more than the {limit} bytes its IDX header promises (or \
+                 the {MAX_UNPACKED_BYTES}-byte ceiling): a damaged file or a decompression bomb; \
+                 download the file again"
+            ),
+        ));
+    }
     Ok(unpacked)
 }
 
+/// The whole length (header + data) an IDX file promises in its header, if `header` holds a full
+/// image or label header; `None` when it is neither (the parser reports that later).
+fn promised_len(header: &[u8]) -> Option<u64> {
+    let magic = (header.len() >= 4).then(|| be_u32(header, 0))?;
+    let count = (header.len() >= 8).then(|| u64::from(be_u32(header, 4)))?;
+    match magic {
+        LABELS_MAGIC => Some(LABELS_HEADER_LEN as u64 + count),
+        IMAGES_MAGIC if header.len() >= IMAGES_HEADER_LEN => {
+            let pixels = count
+                .checked_mul(u64::from(be_u32(header, 8)))?
+                .checked_mul(u64::from(be_u32(header, 12)))?;
+            (IMAGES_HEADER_LEN as u64).checked_add(pixels)
+        }
+        _ => None,
+    }
+}
+
 /// Reads an IDX image file (gzip or raw) from disk.
-pub fn read_images(path: &Path) -> Result<IdxImages> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_images(path, bytes)
+fn read_images(path: &Path) -> Result<IdxImages> {
+    parse_images(path, read_bounded(path)?)
 }
 
 /// Reads an IDX label file (gzip or raw) from disk.
-pub fn read_labels(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_labels(path, bytes)
+fn read_labels(path: &Path) -> Result<Vec<u8>> {
+    parse_labels(path, read_bounded(path)?)
 }
 
 /// Parses the bytes of an IDX image file (gzip or raw). `path` is only used in error messages,
@@ -144,7 +196,7 @@ pub fn parse_labels(path: &Path, file_bytes: Vec<u8>) -> Result<Vec<u8>> {
 
 /// Checks that an image file and its label file form one MNIST-shaped split: 28x28 images and
 /// exactly one label per image.
-pub fn check_mnist_pair(
+pub(crate) fn check_mnist_pair(
     images_path: &Path,
     images: &IdxImages,
     labels_path: &Path,
@@ -176,7 +228,7 @@ pub fn check_mnist_pair(
 
 /// Reads an image file and its label file and checks that they belong together
 /// (see [`check_mnist_pair`]).
-pub fn read_mnist_pair(images_path: &Path, labels_path: &Path) -> Result<(IdxImages, Vec<u8>)> {
+pub(crate) fn read_mnist_pair(images_path: &Path, labels_path: &Path) -> Result<(IdxImages, Vec<u8>)> {
     let images = read_images(images_path)?;
     let labels = read_labels(labels_path)?;
     check_mnist_pair(images_path, &images, labels_path, &labels)?;

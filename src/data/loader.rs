@@ -12,7 +12,7 @@
 use candle_core::{Device, Tensor};
 use rand::seq::SliceRandom;
 
-use super::datasets::Dataset;
+use super::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::rng::{self, streams};
 
@@ -44,7 +44,7 @@ pub fn normalize_pixel(byte: u8, (mean, std): (f32, f32)) -> f32 {
 }
 
 /// Normalises many bytes (see [`normalize_pixel`]).
-pub fn normalize(pixels: &[u8], normalization: (f32, f32)) -> Vec<f32> {
+fn normalize(pixels: &[u8], normalization: (f32, f32)) -> Vec<f32> {
     // Only 256 different inputs: compute each once.
     let table: Vec<f32> = (0..=255u8).map(|b| normalize_pixel(b, normalization)).collect();
     pixels.iter().map(|&b| table[usize::from(b)]).collect()
@@ -117,18 +117,8 @@ impl Loader {
     }
 
     /// Number of examples (not batches).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.labels.len()
-    }
-
-    /// Whether there are no examples (never true: [`Loader::new`] refuses an empty data set).
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// The batch size (the last batch of an epoch may be smaller).
-    pub fn batch_size(&self) -> usize {
-        self.batch_size
     }
 
     /// Batches per epoch, counting a smaller last batch: `ceil(len / batch_size)`.
@@ -136,14 +126,9 @@ impl Loader {
         self.len().div_ceil(self.batch_size)
     }
 
-    /// The device the batches are made on.
-    pub fn device(&self) -> &Device {
-        &self.device
-    }
-
     /// The order in which epoch `epoch` visits the examples: `0..len` as it is without shuffling,
     /// else a permutation that depends only on `(seed, epoch)`.
-    pub fn order(&self, epoch: usize) -> Vec<usize> {
+    fn order(&self, epoch: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.len()).collect();
         if self.shuffle {
             // The seed's shuffle stream, started at a position of its own for each epoch: 2^40 words
@@ -167,7 +152,7 @@ impl Loader {
     }
 
     /// One batch of the examples at `indices` (in that order).
-    pub fn batch(&self, indices: &[usize]) -> Result<Batch> {
+    fn batch(&self, indices: &[usize]) -> Result<Batch> {
         let per_image = self.rows * self.cols;
         // Gather into one buffer and make one tensor: far faster than a tensor per image + cat.
         let mut images = Vec::with_capacity(indices.len() * per_image);
@@ -192,7 +177,7 @@ impl Loader {
 
 #[cfg(test)]
 mod tests {
-    use super::super::datasets::DatasetName;
+    use super::super::catalog::DatasetName;
     use super::super::idx::fixtures::mnist_like;
     use super::*;
 

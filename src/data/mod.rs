@@ -7,12 +7,17 @@
 //!  bundled sample / --data-dir / LENET_TUTOR_DATA / cache / Debian / download
 //! ```
 //!
-//! * [`idx`]: the IDX file format, read by hand, with an error for every way a file can be broken;
-//! * [`datasets`]: the three data sets (bundled `mnist-sample`, `mnist`, `fashion-mnist`), their
-//!   normalisation and class names, and where their files are looked for;
-//! * [`download`]: fetching the full sets from mirrors, checked by md5;
-//! * [`loader`]: normalising, shuffling (seeded, per epoch) and batching onto a device;
-//! * [`digit`]: making your own picture of a digit look like an MNIST one, for `predict`.
+//! | file | idea | public items |
+//! |---|---|---|
+//! | `catalog.rs` | the three data sets (bundled `mnist-sample`, `mnist`, `fashion-mnist`): names, normalisation, class names, files, checksums, mirrors | [`DatasetName`], [`FileSpec`], [`mirrors`] |
+//! | [`idx`] | the IDX file format, read by hand, with an error for every way a file can be broken | (its own module: the book opens it) |
+//! | `dataset.rs` | a data set in memory | [`Dataset`], [`Splits`] |
+//! | `locate.rs` | where the files are looked for, in order | [`load`], [`load_test`], [`DataOptions`], [`cache_dir`] |
+//! | [`download`] | fetching the full sets from mirrors, checked by md5 | (its own module) |
+//! | `loader.rs` | normalising, shuffling (seeded, per epoch) and batching onto a device | [`Loader`], [`Batch`], [`images_tensor`], [`normalize_pixel`] |
+//! | `preprocess.rs` | making your own picture of a digit look like an MNIST one, for `predict` | [`digit_from_image`], [`digit_from_picture`] |
+//!
+//! The catalogue is read by both finding and downloading; it reads neither.
 //!
 //! ```no_run
 //! use lenet_tutor::data::{self, DataOptions, DatasetName, Loader};
@@ -26,12 +31,16 @@
 //! # Ok(()) }
 //! ```
 
-pub mod datasets;
-pub mod digit;
+mod catalog;
+mod dataset;
 pub mod download;
 pub mod idx;
-pub mod loader;
+mod loader;
+mod locate;
+mod preprocess;
 
-pub use datasets::{DataOptions, Dataset, DatasetName, Splits, cache_dir, load, load_test};
-pub use digit::digit_from_image;
-pub use loader::{Batch, Loader};
+pub use catalog::{DatasetName, FileSpec, MIRRORS_ENV, mirrors};
+pub use dataset::{Dataset, Splits};
+pub use loader::{Batch, Loader, images_tensor, normalize_pixel};
+pub use locate::{DATA_ENV, DEBIAN_FASHION_DIR, DataOptions, cache_dir, load, load_test};
+pub use preprocess::{decode_picture, digit_from_image, digit_from_picture};

@@ -1,11 +1,11 @@
 //! Experiments that turn the notes' claims into numbers: how many parameters an FC layer needs
-//! compared with a convolution ([`params`]), and what happens to each when the pixels are shuffled
-//! ([`permutation`]) — the notes' "FC layers ignore the shape of the data".
+//! compared with a convolution (`params.rs`: [`fc_vs_conv`], [`lenet_parameters`]), and what happens
+//! to each when the pixels are shuffled (`permutation.rs`: [`permutation_experiment`]) — the notes' "FC layers ignore the shape of the data".
 
-pub mod params;
-pub mod permutation;
+mod params;
+mod permutation;
 
-pub use params::{LayerParams, conv_parameters, fc_parameters, fc_vs_conv, lenet_parameters};
+pub use params::{LayerParams, conv_parameters, fc_parameters, fc_vs_conv, format_table, lenet_parameters};
 pub use permutation::{
     Mlp, PermutationConfig, PermutationResult, permutation_experiment, permute_pixels, pixel_permutation,
 };

@@ -83,7 +83,7 @@ pub fn lenet_parameters() -> Vec<LayerParams> {
 }
 
 /// The sum of the rows' parameters.
-pub fn total_parameters(layers: &[LayerParams]) -> usize {
+pub(crate) fn total_parameters(layers: &[LayerParams]) -> usize {
     let mut total = 0;
     for layer in layers {
         total += layer.params;

@@ -15,14 +15,15 @@
 //! the convolution's premise — that nearby pixels belong together — is broken by the shuffle.
 
 use candle_core::{D, Device, Tensor, Var};
-use candle_nn::{Linear, Module};
+use candle_nn::{Linear, Module, ModuleT};
 use rand::seq::SliceRandom;
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::model::{Classifier, ConvImpl, LeNet, uniform_fan_in};
+use crate::model::{Classifier, LeNet, uniform_fan_in};
+use crate::ops::ConvImpl;
 use crate::rng::{self, streams};
-use crate::train::{Budget, EpochStats, FitOptions, Output, Phase, Sgd, fit};
+use crate::train::{EpochStats, Output, TrainConfig, Trainer};
 
 /// An FC-only network: 784 → hidden → … → 10, ReLU between layers, log_softmax at the end.
 #[derive(Debug)]
@@ -58,8 +59,8 @@ impl Mlp {
     }
 }
 
-impl Classifier for Mlp {
-    fn forward_t(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
+impl ModuleT for Mlp {
+    fn forward_t(&self, x: &Tensor, _train: bool) -> candle_core::Result<Tensor> {
         // Flattening is exactly where the shape is thrown away: [B,1,28,28] → [B,784].
         let mut x = x.flatten_from(1)?;
         for (i, layer) in self.layers.iter().enumerate() {
@@ -68,9 +69,11 @@ impl Classifier for Mlp {
                 x = x.relu()?;
             }
         }
-        Ok(candle_nn::ops::log_softmax(&x, D::Minus1)?)
+        candle_nn::ops::log_softmax(&x, D::Minus1)
     }
+}
 
+impl Classifier for Mlp {
     fn named_vars(&self) -> &[(String, Var)] {
         &self.params
     }
@@ -149,28 +152,30 @@ impl PermutationResult {
     }
 }
 
-/// Trains `model` for `config.epochs` on `train` and returns the last validation pass on `test`.
-pub fn train_and_validate(
-    model: &dyn Classifier,
+/// Trains `model` for `config.epochs` on `train` with the crate's one training loop ([`Trainer`]) and
+/// returns the last validation pass on `test`.
+fn train_and_validate<M: Classifier>(
+    model: M,
     train: &Dataset,
     test: &Dataset,
     config: &PermutationConfig,
     device: &Device,
 ) -> Result<EpochStats> {
-    let train_loader = crate::data::Loader::new(train, config.batch_size, true, config.seed, device)?;
-    let test_loader = crate::data::Loader::new(test, 1000, false, config.seed, device)?;
-    let mut optimizer = Sgd::new(model.named_vars(), config.lr, config.momentum)?;
-    let mut budget = Budget::unlimited();
-    budget.max_batches = config.max_batches;
-    let mut options = FitOptions { output: Output::Quiet, log_interval: 0, budget };
-    for epoch in 1..=config.epochs.max(1) {
-        model.start_epoch(config.seed, epoch);
-        fit(epoch, model, &train_loader, Phase::Training, &mut optimizer, &mut options)?;
-        if options.budget.exhausted() {
-            break;
-        }
-    }
-    fit(config.epochs, model, &test_loader, Phase::Validation, &mut optimizer, &mut options)
+    let run = TrainConfig {
+        epochs: config.epochs.max(1),
+        batch_size: config.batch_size,
+        lr: config.lr,
+        momentum: config.momentum,
+        seed: config.seed,
+        output: Output::Quiet,
+        max_batches: config.max_batches,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::with_model(model, run, device)?;
+    let history = trainer.run(train, test)?;
+    history.last_validation().cloned().ok_or_else(|| {
+        Error::InvalidArgument("the permutation experiment ran no epoch (max_batches is 0)".into())
+    })
 }
 
 /// Runs the whole experiment: MLP and LeNet, each on original and on permuted pixels, all four from
@@ -185,12 +190,12 @@ pub fn permutation_experiment(
     let (train_p, test_p) = (permute_pixels(train, &perm)?, permute_pixels(test, &perm)?);
     let mlp = |tr: &Dataset, te: &Dataset| -> Result<f32> {
         let model = Mlp::new(&config.mlp_hidden, config.seed, device)?;
-        Ok(train_and_validate(&model, tr, te, config, device)?.accuracy())
+        Ok(train_and_validate(model, tr, te, config, device)?.accuracy())
     };
     let lenet = |tr: &Dataset, te: &Dataset| -> Result<f32> {
         let mut model = LeNet::new(config.seed, device)?;
         model.set_conv_impl(ConvImpl::Fast);
-        Ok(train_and_validate(&model, tr, te, config, device)?.accuracy())
+        Ok(train_and_validate(model, tr, te, config, device)?.accuracy())
     };
     Ok(PermutationResult {
         mlp_original: mlp(train, test)?,

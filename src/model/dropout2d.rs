@@ -32,13 +32,8 @@ impl Dropout2d {
         Ok(Self { p, rng: Mutex::new(rng) })
     }
 
-    /// The drop probability.
-    pub fn p(&self) -> f32 {
-        self.p
-    }
-
     /// Replaces the mask generator, e.g. to restart it at the beginning of an epoch.
-    pub fn reseed(&self, rng: TutorRng) {
+    pub(crate) fn reseed(&self, rng: TutorRng) {
         *self.rng.lock().unwrap_or_else(|e| e.into_inner()) = rng;
     }
 

@@ -16,37 +16,46 @@ mod dropout2d;
 mod init;
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use candle_core::{D, DType, Device, Tensor, Var};
-use candle_nn::{Conv2d, Conv2dConfig, Linear, Module};
+use candle_nn::{Conv2d, Conv2dConfig, Linear, Module, ModuleT};
 
 pub use dropout2d::{Dropout2d, zeroed_map_fraction};
-pub use init::uniform_fan_in;
+pub(crate) use init::uniform_fan_in;
 
 use crate::error::{Error, Result};
-use crate::ops::InputGrad;
-pub use crate::ops::{ConvImpl, max_pool2d};
+use crate::ops::{ConvImpl, InputGrad};
 use crate::rng::{self, streams};
 
-/// The parameters in the order PyTorch's `Net.parameters()` lists them.
-pub const PARAMETER_NAMES: [&str; 8] = [
-    "conv1.weight",
-    "conv1.bias",
-    "conv2.weight",
-    "conv2.bias",
-    "fc1.weight",
-    "fc1.bias",
-    "fc2.weight",
-    "fc2.bias",
+/// One trainable tensor of LeNet: its PyTorch name, its shape, and the fan-in PyTorch's default
+/// initialisation draws it with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parameter {
+    pub name: &'static str,
+    pub shape: &'static [usize],
+    pub fan_in: usize,
+}
+
+/// LeNet's parameters in the order PyTorch's `Net.parameters()` lists them (weight, then bias, layer
+/// by layer). The one table that creating, loading and checking a LeNet read.
+pub const PARAMETERS: [Parameter; 8] = [
+    Parameter { name: "conv1.weight", shape: &[10, 1, 5, 5], fan_in: 25 },
+    Parameter { name: "conv1.bias", shape: &[10], fan_in: 25 },
+    Parameter { name: "conv2.weight", shape: &[20, 10, 5, 5], fan_in: 250 },
+    Parameter { name: "conv2.bias", shape: &[20], fan_in: 250 },
+    Parameter { name: "fc1.weight", shape: &[50, 320], fan_in: 320 },
+    Parameter { name: "fc1.bias", shape: &[50], fan_in: 320 },
+    Parameter { name: "fc2.weight", shape: &[10, 50], fan_in: 50 },
+    Parameter { name: "fc2.bias", shape: &[10], fan_in: 50 },
 ];
 
 /// A model that turns images into log-probabilities: what the fit loop trains.
 ///
-/// LeNet is one; the FC-only network of the chapter "The FC layer and its limit" is another.
-pub trait Classifier {
-    /// Log-probabilities `[B,classes]` for images `[B,1,28,28]`; `train` switches dropout and the like on.
-    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor>;
+/// The forward pass is candle-nn's [`ModuleT`] (`forward_t(x, train)`: log-probabilities
+/// `[B,classes]` for images `[B,1,28,28]`, `train` switching dropout on); a classifier adds what
+/// training needs besides. LeNet is one; the FC-only network of the chapter "The FC layer and its
+/// limit" is another.
+pub trait Classifier: ModuleT {
     /// The trainable variables with their names.
     fn named_vars(&self) -> &[(String, Var)];
     /// Called by the fit loop at the start of each training epoch, so that per-epoch randomness
@@ -54,10 +63,14 @@ pub trait Classifier {
     fn start_epoch(&self, _seed: u64, _epoch: usize) {}
 }
 
-impl Classifier for LeNet {
-    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        LeNet::forward_t(self, x, train)
+/// The notes' `forward`, as candle-nn's trait: `model.forward_t(&images, train)`.
+impl ModuleT for LeNet {
+    fn forward_t(&self, x: &Tensor, train: bool) -> candle_core::Result<Tensor> {
+        self.forward(x, train).map_err(candle_core::Error::wrap)
     }
+}
+
+impl Classifier for LeNet {
     fn named_vars(&self) -> &[(String, Var)] {
         LeNet::named_vars(self)
     }
@@ -101,41 +114,21 @@ impl LeNet {
     pub fn new(seed: u64, device: &Device) -> Result<Self> {
         let mut rng = rng::stream(seed, streams::INIT);
         // Same order as PyTorch creates them: weight then bias, layer by layer.
-        let shapes: [(&str, Vec<usize>, usize); 8] = [
-            ("conv1.weight", vec![10, 1, 5, 5], 25),
-            ("conv1.bias", vec![10], 25),
-            ("conv2.weight", vec![20, 10, 5, 5], 250),
-            ("conv2.bias", vec![20], 250),
-            ("fc1.weight", vec![50, 320], 320),
-            ("fc1.bias", vec![50], 320),
-            ("fc2.weight", vec![10, 50], 50),
-            ("fc2.bias", vec![10], 50),
-        ];
         let mut tensors = HashMap::new();
-        for (name, shape, fan_in) in shapes {
-            let var = uniform_fan_in(shape, fan_in, &mut rng, device)?;
-            tensors.insert(name.to_string(), var.as_tensor().clone());
+        for p in PARAMETERS {
+            let var = uniform_fan_in(p.shape, p.fan_in, &mut rng, device)?;
+            tensors.insert(p.name.to_string(), var.as_tensor().clone());
         }
         Self::from_tensors(&tensors, seed, device)
     }
 
-    /// A LeNet with the given parameter values (names as in [`PARAMETER_NAMES`]).
+    /// A LeNet with the given parameter values (names and shapes as in [`PARAMETERS`]).
     ///
     /// Every parameter must be present with the right shape; extra tensors are ignored (a checkpoint
     /// also holds the optimiser's state).
     pub fn from_tensors(tensors: &HashMap<String, Tensor>, seed: u64, device: &Device) -> Result<Self> {
-        let expected: [(&str, &[usize]); 8] = [
-            ("conv1.weight", &[10, 1, 5, 5]),
-            ("conv1.bias", &[10]),
-            ("conv2.weight", &[20, 10, 5, 5]),
-            ("conv2.bias", &[20]),
-            ("fc1.weight", &[50, 320]),
-            ("fc1.bias", &[50]),
-            ("fc2.weight", &[10, 50]),
-            ("fc2.bias", &[10]),
-        ];
         let mut params = Vec::with_capacity(8);
-        for (name, shape) in expected {
+        for Parameter { name, shape, .. } in PARAMETERS {
             let t = tensors.get(name).ok_or_else(|| {
                 Error::Shape(format!("LeNet parameter `{name}` is missing (expected shape {shape:?})"))
             })?;
@@ -159,16 +152,6 @@ impl LeNet {
             params,
             conv_impl: ConvImpl::default(),
             device: device.clone(),
-        })
-    }
-
-    /// Loads the parameters from a safetensors file (a checkpoint written by the fit loop, or any file
-    /// with the eight tensors).
-    pub fn load(path: &Path, device: &Device) -> Result<Self> {
-        let tensors = crate::train::checkpoint::read_tensors(path, device)?;
-        Self::from_tensors(&tensors, 0, device).map_err(|e| Error::Checkpoint {
-            path: path.to_path_buf(),
-            what: format!("not a LeNet model: {e}"),
         })
     }
 
@@ -207,11 +190,6 @@ impl LeNet {
         self.conv_impl = conv_impl;
     }
 
-    /// The convolution code in use.
-    pub fn conv_impl(&self) -> ConvImpl {
-        self.conv_impl
-    }
-
     /// conv1's kernels `[10,1,5,5]`.
     pub fn conv1_weight(&self) -> &Tensor {
         self.conv1.weight()
@@ -223,8 +201,9 @@ impl LeNet {
     }
 
     /// The notes' `forward`: log-probabilities `[B,10]` for images `[B,1,28,28]`.
-    /// `train` switches dropout on (`model.train()`) or off (`model.eval()`).
-    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+    /// `train` switches dropout on (`model.train()`) or off (`model.eval()`). Readers call it as
+    /// [`ModuleT::forward_t`]; this is the same with the crate's error type.
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let x = self.check_input(x)?;
         let x = self.conv(&self.conv1, &x, true)?; // [B,10,24,24]
         let x = self.pool_relu(&x)?; // [B,10,12,12]
@@ -247,11 +226,6 @@ impl LeNet {
         let fc1 = self.fc1.forward(&pool2.flatten_from(1)?)?.relu()?;
         let logits = self.fc2.forward(&fc1)?;
         Ok(LeNetActivations { conv1, pool1, conv2, pool2, fc1, logits })
-    }
-
-    /// Predicted classes `[B]` (u32) for images `[B,1,28,28]`, in evaluation mode.
-    pub fn predict(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.forward_t(x, false)?.argmax(D::Minus1)?)
     }
 
     fn check_input(&self, x: &Tensor) -> Result<Tensor> {
@@ -292,12 +266,5 @@ impl LeNetActivations {
         .into_iter()
         .map(|(n, t)| (n.to_string(), t.clone()))
         .collect()
-    }
-}
-
-/// LeNet lists its intermediate tensors for [`crate::viz::feature_maps`].
-impl crate::viz::Activations for LeNet {
-    fn activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>> {
-        Ok(LeNet::activations(self, image)?.named())
     }
 }

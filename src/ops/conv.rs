@@ -24,7 +24,7 @@
 //! and no `conv_transpose2d` loop is needed anywhere. The transposes cost nothing: a GEMM reads a
 //! matrix through its row and column strides, and swapping the strides *is* the transpose.
 //!
-//! The kernels evaluate these formulas a group of images at a time (see [`GROUP_COLS_BYTES`]): a
+//! The ops evaluate these formulas a group of images at a time (see [`GROUP_COLS_BYTES`]): a
 //! group's columns of `G` and rows of `cols` are one block of each matrix, `dW` is the sum of the
 //! groups' products, and `dcols` and col2im are done group by group.
 //!
@@ -39,6 +39,7 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
 use crate::error::{Error, Result};
+use crate::ops::gemm::{MatRef, dense_f32, gemm_into};
 use crate::ops::im2col::{ConvGeometry, col2im, im2col};
 use crate::ops::scratch::Scratch;
 use crate::ops::{fast_path_applies, threads};
@@ -53,7 +54,7 @@ pub enum InputGrad {
     Skip,
 }
 
-/// A 2-D convolution `y = x ⋆ weight + bias`, with the fast CPU kernels where they apply.
+/// A 2-D convolution `y = x ⋆ weight + bias`, with the fast CPU op where they apply.
 ///
 /// * `x: [B,C,H,W]`, `weight: [K,C,FH,FW]`, `bias: [K]` → `y: [B,K,OH,OW]` with
 ///   `OH = (H + 2·padding − FH)/stride + 1` (likewise `OW`), exactly like PyTorch's `F.conv2d`.
@@ -61,8 +62,8 @@ pub enum InputGrad {
 ///   returns no gradient for `x`.
 ///
 /// On the CPU with `f32` tensors this runs the custom ops of this module. Anywhere else it is
-/// [`candle_conv2d`] (which always computes the input gradient; `input_grad` is then only a hint).
-pub fn conv2d(
+/// [`conv2d_candle`] (which always computes the input gradient; `input_grad` is then only a hint).
+pub fn conv2d_fast(
     x: &Tensor,
     weight: &Tensor,
     bias: Option<&Tensor>,
@@ -74,9 +75,9 @@ pub fn conv2d(
     let mut tensors = vec![x, weight];
     tensors.extend(bias);
     if !fast_path_applies(&tensors) {
-        return candle_conv2d(x, weight, bias, padding, stride);
+        return conv2d_candle(x, weight, bias, padding, stride);
     }
-    // The kernels read raw slices, so the inputs must be laid out densely; for the usual freshly
+    // The ops read raw slices, so the inputs must be laid out densely; for the usual freshly
     // computed activations and `Var` weights these calls are free.
     let x = x.contiguous()?;
     let weight = weight.contiguous()?;
@@ -90,7 +91,7 @@ pub fn conv2d(
 
 /// The same convolution with candle's built-in operations: `Tensor::conv2d` plus a broadcast bias.
 /// The reference the fast path is tested against, and the fallback on GPUs and other dtypes.
-pub fn candle_conv2d(
+pub fn conv2d_candle(
     x: &Tensor,
     weight: &Tensor,
     bias: Option<&Tensor>,
@@ -159,7 +160,7 @@ const KEEP_COLS_MAX_BYTES: usize = 16 << 20;
 
 /// Most bytes of im2col matrix one group of images builds at a time: 1 MiB.
 ///
-/// Every kernel of this module works through the batch a **group of images** at a time: im2col of
+/// Every op of this module works through the batch a **group of images** at a time: im2col of
 /// the group, then its GEMM (and in the backward pass, its share of the weight gradient, or its
 /// columns' gradient and col2im). Two reasons:
 ///
@@ -372,7 +373,7 @@ impl CustomOp2 for Conv2dForward {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Backward kernels
+// Backward ops
 // ---------------------------------------------------------------------------------------------
 
 /// `dW = G · cols`: inputs `x: [B,C,H,W]` and `G: [K,B,OH,OW]`, output `[K,C,FH,FW]`.
@@ -476,130 +477,10 @@ impl CustomOp2 for Conv2dInputGrad {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Helpers: dense slices and a safe front for `gemm`
-// ---------------------------------------------------------------------------------------------
-
-/// The `f32` elements of a densely laid out tensor, or an error naming `what`.
-pub(crate) fn dense_f32<'a>(
-    storage: &'a CpuStorage,
-    layout: &Layout,
-    what: &str,
-) -> candle_core::Result<&'a [f32]> {
-    let data = storage.as_slice::<f32>()?;
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("{what}: expected a contiguous tensor (call .contiguous() first)"),
-    }
-}
-
-/// A read-only matrix: element `(i, j)` is `data[i·row_stride + j·col_stride]`.
-#[derive(Debug, Clone, Copy)]
-struct MatRef<'a> {
-    data: &'a [f32],
-    rows: usize,
-    cols: usize,
-    row_stride: usize,
-    col_stride: usize,
-}
-
-impl<'a> MatRef<'a> {
-    /// `data` read as a row-major `rows × cols` matrix.
-    fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        Self { data, rows, cols, row_stride: cols, col_stride: 1 }
-    }
-
-    /// The transpose: the same numbers, with rows and columns (and their strides) swapped.
-    fn t(self) -> Self {
-        Self {
-            rows: self.cols,
-            cols: self.rows,
-            row_stride: self.col_stride,
-            col_stride: self.row_stride,
-            ..self
-        }
-    }
-
-    /// Whether every element the strides can reach lies inside `data`.
-    fn in_bounds(&self) -> bool {
-        self.rows == 0
-            || self.cols == 0
-            || (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride < self.data.len()
-    }
-}
-
-/// `dst = lhs · rhs` with `dst` row-major `[lhs.rows, rhs.cols]`, by the `gemm` crate (the kernel
-/// behind candle's CPU matmul), on as many threads as `RAYON_NUM_THREADS` allows.
-fn gemm_into(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>) -> Result<()> {
-    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
-    if rhs.rows != k || dst.len() != m * n || !lhs.in_bounds() || !rhs.in_bounds() {
-        return Err(Error::Shape(format!(
-            "matrix product of [{m},{k}] and [{},{n}] into {} elements does not fit",
-            rhs.rows,
-            dst.len()
-        )));
-    }
-    if m == 0 || n == 0 {
-        return Ok(());
-    }
-    if k == 0 {
-        dst.fill(0.0);
-        return Ok(());
-    }
-    // SAFETY: the checks above guarantee that every index `gemm` forms — (i, p) of lhs, (p, j) of
-    // rhs, (i, j) of dst for i < m, p < k, j < n — lies inside the corresponding slice, and `dst`
-    // is borrowed mutably so it cannot alias the inputs. With `read_dst = false` the old contents
-    // of `dst` are ignored (gemm computes dst = alpha·dst + beta·lhs·rhs; beta = 1).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            lhs.data.as_ptr(),
-            lhs.col_stride as isize,
-            lhs.row_stride as isize,
-            rhs.data.as_ptr(),
-            rhs.col_stride as isize,
-            rhs.row_stride as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            threads::gemm_parallelism(),
-        );
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use candle_core::{DType, Device, Var};
-
-    #[test]
-    fn gemm_into_multiplies_and_transposes() {
-        // [2,3] · [3,2] and the same product written with transposed views.
-        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        let b = [7.0, 8.0, 9.0, 10.0, 11.0, 12.0];
-        let mut direct = [0.0; 4];
-        gemm_into(&mut direct, MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 3, 2)).unwrap();
-        let expected: Vec<f32> = (0..2)
-            .flat_map(|i| (0..2).map(move |j| (0..3).map(|p| a[i * 3 + p] * b[p * 2 + j]).sum::<f32>()))
-            .collect();
-        assert_eq!(direct.to_vec(), expected);
-        // (bᵀ·aᵀ)ᵀ = a·b: bᵀ is b's storage read column-first.
-        let mut swapped = [0.0; 4];
-        gemm_into(&mut swapped, MatRef::row_major(&b, 3, 2).t(), MatRef::row_major(&a, 2, 3).t()).unwrap();
-        assert_eq!(swapped, [expected[0], expected[2], expected[1], expected[3]]);
-        let err =
-            gemm_into(&mut [0.0; 3], MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 3, 2)).unwrap_err();
-        assert!(err.to_string().contains("does not fit"), "{err}");
-    }
 
     #[test]
     fn bad_shapes_are_clear_errors_on_both_paths() {
@@ -612,16 +493,16 @@ mod tests {
         }
         let w = Tensor::zeros((4, 3, 3, 3), DType::F32, &dev).unwrap();
         let bias = Tensor::zeros(3, DType::F32, &dev).unwrap();
-        let err = conv2d(&x, &w, Some(&bias), 0, 1, InputGrad::Needed).unwrap_err().to_string();
+        let err = conv2d_fast(&x, &w, Some(&bias), 0, 1, InputGrad::Needed).unwrap_err().to_string();
         assert!(err.contains("bias must have shape [4]"), "{err}");
         let flat = Tensor::zeros((2, 192), DType::F32, &dev).unwrap();
-        let err = conv2d(&flat, &w, None, 0, 1, InputGrad::Needed).unwrap_err().to_string();
+        let err = conv2d_fast(&flat, &w, None, 0, 1, InputGrad::Needed).unwrap_err().to_string();
         assert!(err.contains("rank 4"), "{err}");
     }
 
     #[test]
     fn batches_go_through_in_groups_with_the_same_result() {
-        // Every kernel works a group of images at a time. A training-sized batch keeps its columns
+        // Every op works a group of images at a time. A training-sized batch keeps its columns
         // (written group by group into one matrix) for the weight gradient; a batch whose im2col
         // matrix exceeds KEEP_COLS_MAX_BYTES keeps none, and the backward pass rebuilds them.
         // Output and gradients must not notice either way. The batch sizes leave a smaller last group.
@@ -644,8 +525,8 @@ mod tests {
             let per_group = images_per_group(&g);
             assert!(per_group < batch && batch % per_group != 0, "batch {batch}: groups of {per_group}");
 
-            let fast = conv2d(&x, &w, Some(&bias), padding, stride, InputGrad::Needed).unwrap();
-            let reference = candle_conv2d(&x, &w, Some(&bias), padding, stride).unwrap();
+            let fast = conv2d_fast(&x, &w, Some(&bias), padding, stride, InputGrad::Needed).unwrap();
+            let reference = conv2d_candle(&x, &w, Some(&bias), padding, stride).unwrap();
             let max_diff = |a: &Tensor, b: &Tensor| {
                 (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
             };
@@ -669,7 +550,7 @@ mod tests {
         let dev = Device::Cpu;
         let x = Tensor::ones((1, 1, 4, 4), DType::F64, &dev).unwrap();
         let w = Var::ones((2, 1, 3, 3), DType::F64, &dev).unwrap();
-        let y = conv2d(&x, &w, None, 1, 1, InputGrad::Skip).unwrap();
+        let y = conv2d_fast(&x, &w, None, 1, 1, InputGrad::Skip).unwrap();
         assert_eq!(y.dims(), [1, 2, 4, 4]);
         let grads = y.sum_all().unwrap().backward().unwrap();
         assert!(grads.get(&w).is_some());

@@ -113,7 +113,7 @@ impl ConvGeometry {
     }
 
     /// Output positions per image: `OH·OW`.
-    pub fn positions(&self) -> usize {
+    pub(crate) fn positions(&self) -> usize {
         self.out_h * self.out_w
     }
 
@@ -128,12 +128,12 @@ impl ConvGeometry {
     }
 
     /// Elements of the output `[B,K,OH,OW]`.
-    pub fn output_len(&self) -> usize {
+    pub(crate) fn output_len(&self) -> usize {
         self.batch * self.out_channels * self.positions()
     }
 
     /// Elements of the kernel `[K,C,FH,FW]`.
-    pub fn kernel_len(&self) -> usize {
+    pub(crate) fn kernel_len(&self) -> usize {
         self.out_channels * self.patch_len()
     }
 
@@ -216,7 +216,7 @@ pub fn im2col(x: &[f32], geometry: &ConvGeometry, cols: &mut [f32]) -> Result<()
 /// `vec![0.0; n]` already is). Each image's gradient comes only from its own rows, so images are
 /// filled in parallel, and every pixel sums its contributions in the same order whatever the
 /// thread count.
-pub fn col2im(cols: &[f32], geometry: &ConvGeometry, dx: &mut [f32]) -> Result<()> {
+pub(crate) fn col2im(cols: &[f32], geometry: &ConvGeometry, dx: &mut [f32]) -> Result<()> {
     let g = *geometry;
     check_len("the im2col gradient", cols.len(), g.columns() * g.patch_len())?;
     check_len("the input gradient", dx.len(), g.input_len())?;

@@ -8,7 +8,7 @@
 //!
 //! Measured on this crate's LeNet step (batch 64, one thread, fast ops): 100 steps made 227,000
 //! page faults — 2,300 per step, 9 MiB of fresh memory — and spent about a third of their CPU time
-//! on them. The kernels' own temporaries now come from a pool (`ops::scratch`), which brought it
+//! on them. The ops' own temporaries now come from a pool (`ops::scratch`), which brought it
 //! to 142,000; the tensors candle allocates account for the rest. With [`reuse_freed_memory`] the
 //! same 100 steps make about 6,000 page faults in all. candle's own ops benefit too, though less
 //! (about 10%), since their time goes mostly into arithmetic.

@@ -25,28 +25,29 @@
 //! Profiling the result showed two more costs worth removing: max-pooling and ReLU as separate
 //! candle ops ([`pool`] fuses them and keeps the position of each maximum), and memory that every
 //! step asks the operating system for again — a third of the step's CPU time went into page faults.
-//! The kernels reuse their temporary buffers (`scratch`), and [`reuse_freed_memory`] makes glibc's
-//! allocator do the same for every tensor ([`memory`] tells the story).
+//! The ops reuse their temporary buffers (`scratch`), and [`reuse_freed_memory`] makes glibc's
+//! allocator do the same for every tensor (`memory.rs` tells the story).
 //!
 //! The result, measured with `examples/ops_bench.rs` and its PyTorch twin on one thread of a shared
 //! 2-core machine (CPU time per forward + backward pass of LeNet without the optimizer, batch 32 /
 //! 64): candle's ops 38 / 102 ms, PyTorch 2.15 13 / 21 ms, this module 4.3 / 12.4 ms.
 //!
-//! [`ConvImpl`] switches between these kernels and candle's built-in operations, so that the book
+//! [`ConvImpl`] switches between these ops and candle's built-in operations, so that the book
 //! can train the same LeNet both ways and compare. On GPUs and for dtypes other than `f32` the fast
 //! path steps aside and candle's operations run, so a model written against this module works
 //! everywhere.
 
-pub mod conv;
+mod conv;
+mod gemm;
 pub mod im2col;
-pub mod memory;
-pub mod pool;
+mod memory;
+mod pool;
 mod scratch;
 mod threads;
 
-pub use conv::{InputGrad, candle_conv2d, conv2d};
+pub use conv::{InputGrad, conv2d_candle, conv2d_fast};
 pub use memory::reuse_freed_memory;
-pub use pool::{candle_max_pool2d_relu, max_pool2d, max_pool2d_relu};
+pub use pool::{max_pool2d_candle, max_pool2d_relu_candle, max_pool2d_relu_fast};
 
 use candle_core::{DType, Tensor};
 
@@ -62,13 +63,13 @@ pub enum ConvImpl {
     #[default]
     Fast,
     /// candle's built-in `Tensor::conv2d` and generic tensor operations for the pooling (see
-    /// [`pool::max_pool2d`] for why not candle's `max_pool2d`), everywhere.
+    /// [`max_pool2d_candle`] for why not candle's `max_pool2d`), everywhere.
     Candle,
 }
 
 impl ConvImpl {
     /// A 2-D convolution of `x: [B,C,H,W]` with `weight: [K,C,FH,FW]` plus `bias: [K]`, giving
-    /// `[B,K,OH,OW]`; see [`conv2d`] for the arguments.
+    /// `[B,K,OH,OW]`; see [`conv2d_fast`] for the arguments.
     pub fn conv2d(
         self,
         x: &Tensor,
@@ -79,21 +80,21 @@ impl ConvImpl {
         input_grad: InputGrad,
     ) -> Result<Tensor> {
         match self {
-            ConvImpl::Fast => conv2d(x, weight, bias, padding, stride, input_grad),
-            ConvImpl::Candle => candle_conv2d(x, weight, bias, padding, stride),
+            ConvImpl::Fast => conv2d_fast(x, weight, bias, padding, stride, input_grad),
+            ConvImpl::Candle => conv2d_candle(x, weight, bias, padding, stride),
         }
     }
 
-    /// `relu(max_pool2d(x, kernel))` for `x: [B,C,H,W]`; see [`max_pool2d_relu`].
+    /// `relu(max_pool2d(x, kernel))` for `x: [B,C,H,W]`; see [`max_pool2d_relu_fast`].
     pub fn max_pool2d_relu(self, x: &Tensor, kernel: usize) -> Result<Tensor> {
         match self {
-            ConvImpl::Fast => max_pool2d_relu(x, kernel),
-            ConvImpl::Candle => candle_max_pool2d_relu(x, kernel),
+            ConvImpl::Fast => max_pool2d_relu_fast(x, kernel),
+            ConvImpl::Candle => max_pool2d_relu_candle(x, kernel),
         }
     }
 }
 
-/// Whether the custom CPU kernels can run on these tensors: all on the CPU, all `f32`.
+/// Whether the custom CPU ops can run on these tensors: all on the CPU, all `f32`.
 fn fast_path_applies(tensors: &[&Tensor]) -> bool {
     tensors.iter().all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
 }

@@ -16,36 +16,36 @@
 //!
 //! Ties (several equal maxima) go to the first one, as in PyTorch. They are common: MNIST's
 //! background is one constant value, so conv1's output is constant there and every 2×2 window of
-//! it is a four-way tie (see [`max_pool2d`]).
+//! it is a four-way tie (see [`max_pool2d_candle`]).
 
 use std::sync::OnceLock;
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
 use crate::error::{Error, Result};
-use crate::ops::conv::dense_f32;
+use crate::ops::gemm::dense_f32;
 use crate::ops::{fast_path_applies, threads};
 
-/// `relu(max_pool2d(x, kernel))` for `x: [B,C,H,W]`: non-overlapping `kernel × kernel` windows
+/// `relu(max_pool2d_candle(x, kernel))` for `x: [B,C,H,W]`: non-overlapping `kernel × kernel` windows
 /// (stride = kernel, rows and columns that do not fill a window are dropped, as in PyTorch),
 /// giving `[B, C, H/kernel, W/kernel]`.
 ///
 /// On the CPU with `f32` it is one custom op whose backward pass is a scatter; elsewhere it is
-/// [`candle_max_pool2d_relu`].
-pub fn max_pool2d_relu(x: &Tensor, kernel: usize) -> Result<Tensor> {
+/// [`max_pool2d_relu_candle`].
+pub fn max_pool2d_relu_fast(x: &Tensor, kernel: usize) -> Result<Tensor> {
     let geometry = PoolGeometry::new(x, kernel)?;
     if !fast_path_applies(&[x]) {
-        return candle_max_pool2d_relu(x, kernel);
+        return max_pool2d_relu_candle(x, kernel);
     }
     let op = MaxPoolRelu { geometry, winners: OnceLock::new() };
     Ok(x.contiguous()?.apply_op1(op)?)
 }
 
 /// The same computed with candle's generic tensor operations, on any device and dtype:
-/// `relu(max_pool2d(x))` with [`max_pool2d`] below.
-pub fn candle_max_pool2d_relu(x: &Tensor, kernel: usize) -> Result<Tensor> {
+/// `relu(max_pool2d_candle(x))` with [`max_pool2d_candle`] below.
+pub fn max_pool2d_relu_candle(x: &Tensor, kernel: usize) -> Result<Tensor> {
     PoolGeometry::new(x, kernel)?;
-    Ok(max_pool2d(x, kernel)?.relu()?)
+    Ok(max_pool2d_candle(x, kernel)?.relu()?)
 }
 
 /// Max-pooling with a `k`×`k` window and stride `k`, with PyTorch's gradient, on every device.
@@ -62,7 +62,7 @@ pub fn candle_max_pool2d_relu(x: &Tensor, kernel: usize) -> Result<Tensor> {
 /// and every 2×2 window in it is a four-way tie. PyTorch sends the whole gradient to the *first*
 /// maximum of the window; so do we, by picking it with `argmax` and reading it with `gather`, whose
 /// gradient goes to the gathered element only.
-pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
+pub fn max_pool2d_candle(x: &Tensor, k: usize) -> Result<Tensor> {
     let (b, c, h, w) = x.dims4()?;
     let (oh, ow) = (h / k, w / k);
     // PyTorch floors: rows and columns that do not fill a window are dropped.
@@ -275,7 +275,7 @@ mod tests {
         // the second window's maximum is negative, so ReLU makes it 0 and it passes no gradient.
         let x =
             Var::from_vec(vec![1f32, -2., -1., -4., 5., 3., -3., -2.], (1, 1, 2, 4), &Device::Cpu).unwrap();
-        let y = max_pool2d_relu(&x, 2).unwrap();
+        let y = max_pool2d_relu_fast(&x, 2).unwrap();
         assert_eq!(y.flatten_all().unwrap().to_vec1::<f32>().unwrap(), [5.0, 0.0]);
         let weights = Tensor::new(&[[[[10f32, 20.]]]], &Device::Cpu).unwrap();
         let grads = (y * weights).unwrap().sum_all().unwrap().backward().unwrap();
@@ -289,7 +289,7 @@ mod tests {
         let values: Vec<f32> = (0..2 * 3 * 5 * 7).map(|i| ((i * 37 % 23) as f32) - 11.0).collect();
         let x = Tensor::from_vec(values, (2, 3, 5, 7), &Device::Cpu).unwrap();
         let builtin = x.max_pool2d(2).unwrap().relu().unwrap();
-        for ours in [max_pool2d_relu(&x, 2).unwrap(), candle_max_pool2d_relu(&x, 2).unwrap()] {
+        for ours in [max_pool2d_relu_fast(&x, 2).unwrap(), max_pool2d_relu_candle(&x, 2).unwrap()] {
             assert_eq!(ours.dims(), [2, 3, 2, 3]);
             let diff =
                 (ours - &builtin).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
@@ -300,9 +300,9 @@ mod tests {
     #[test]
     fn bad_windows_are_clear_errors() {
         let x = Tensor::zeros((1, 1, 3, 3), DType::F32, &Device::Cpu).unwrap();
-        let err = max_pool2d_relu(&x, 4).unwrap_err().to_string();
+        let err = max_pool2d_relu_fast(&x, 4).unwrap_err().to_string();
         assert!(err.contains("does not fit in a 3×3"), "{err}");
-        let err = max_pool2d_relu(&x, 0).unwrap_err().to_string();
+        let err = max_pool2d_relu_fast(&x, 0).unwrap_err().to_string();
         assert!(err.contains("at least 1"), "{err}");
     }
 }

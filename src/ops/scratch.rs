@@ -1,14 +1,14 @@
-//! Reusable buffers for the kernels' temporary matrices.
+//! Reusable buffers for the ops' temporary matrices.
 //!
 //! Every training step needs the same big temporaries again: the im2col matrices (3.7 MiB for
 //! conv1, 4 MiB for conv2 at batch 64), the GEMM's channel-major product, the gradient of the
 //! columns. Freshly allocated, each of them is new memory for the operating system to hand over
 //! page by page — a page fault and a page cleared to zero every 4 KiB. Measured on this crate's
-//! LeNet step, page faults took about a third of the CPU time. So the kernels borrow these buffers
+//! LeNet step, page faults took about a third of the CPU time. So the ops borrow these buffers
 //! from a small pool and give them back when done; from the second step on, no page is faulted in
 //! for them again.
 //!
-//! A borrowed buffer holds whatever its last user left in it: every kernel that borrows one
+//! A borrowed buffer holds whatever its last user left in it: every op that borrows one
 //! overwrites all of it (im2col writes every entry, the GEMM writes its whole destination).
 
 use std::ops::{Deref, DerefMut};
@@ -27,7 +27,7 @@ const MAX_KEPT_BYTES: usize = 32 << 20;
 /// `buf.len()` is how much of the allocation has ever been written (and so may be read); `len` is
 /// how much of it this borrower asked for. Keeping the two apart means a buffer once used for a big
 /// matrix and then for a small one is not cleared again when the big one comes back: that zeroing of
-/// memory the kernel overwrites anyway was about 1 % of a training step (a profile's `memset` share
+/// memory the op overwrites anyway was about 1 % of a training step (a profile's `memset` share
 /// went from 6.7 % to 5.4 %; the rest is candle's zeroed gradient buffers).
 pub(crate) struct Scratch {
     buf: Vec<f32>,

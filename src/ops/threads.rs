@@ -1,13 +1,13 @@
-//! How many threads the kernels use, and the loop shapes they parallelise.
+//! How many threads the ops use, and the loop shapes they parallelise.
 //!
-//! The kernels follow the same setting as candle: `RAYON_NUM_THREADS` (and `CANDLE_NUM_THREADS`),
+//! The ops follow the same setting as candle: `RAYON_NUM_THREADS` (and `CANDLE_NUM_THREADS`),
 //! which [`crate::device::set_threads`] sets before the first tensor is made. With one thread
 //! nothing is handed to another thread at all, so single-threaded timings contain no scheduling
 //! overhead.
 //!
-//! **Which threads.** candle 0.11 runs its own element-wise CPU kernels on a small pool of its own
+//! **Which threads.** candle 0.11 runs its own element-wise CPU routines on a small pool of its own
 //! (`candle_core::utils::barrier_pool`: `n − 1` workers, and the calling thread takes part), and its
-//! matrix products on rayon's pool (`n` workers, the caller waits). The kernels here use candle's
+//! matrix products on rayon's pool (`n` workers, the caller waits). The ops here use candle's
 //! barrier pool. On a two-core machine that matters: rayon's workers and candle's worker both spin
 //! for a while after their last task, so a third pool of spinning threads competes for the cores
 //! with the one doing the work. Measured on the two-thread training epoch: see chapter 8.
@@ -71,7 +71,7 @@ const MIN_PARALLEL_LEN: usize = 1 << 14;
 /// Calls `body(index, chunk)` for each `chunk_len`-sized chunk of `data` — in parallel when there is
 /// more than one thread and enough work, in order on this thread otherwise.
 ///
-/// Every kernel in this module is written so that chunks never write to the same memory (one row of
+/// Every op in this module is written so that chunks never write to the same memory (one row of
 /// the im2col matrix, one image, one feature map), which is what makes the parallel version safe and
 /// gives exactly the same floating-point results as the serial one.
 pub(crate) fn for_each_chunk_mut<T, F>(data: &mut [T], chunk_len: usize, body: F)

@@ -6,15 +6,16 @@
 //! the number of examples at the end and print the notes' line.
 
 use std::io::IsTerminal;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use candle_core::{D, DType, Tensor};
+use candle_nn::Optimizer;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::budget::Budget;
 use super::history::{EpochStats, Phase};
-use super::optim::Sgd;
 use super::report::notes_line_timed;
-use crate::data::Loader;
+use crate::data::{Dataset, Loader};
 use crate::error::{Error, Result};
 use crate::model::Classifier;
 
@@ -30,57 +31,6 @@ pub enum Output {
     Summary,
     /// Nothing at all (tests, the book's hidden setup).
     Quiet,
-}
-
-/// Limits on how much training a run may do, for places that cannot interrupt it (a notebook cell).
-///
-/// The budget counts training batches and wall-clock time from the first training batch; when either
-/// runs out, the current training pass stops after the batch in progress and the run ends after
-/// validating. Validation passes always run to the end, so the accuracy reported is over the whole
-/// test set.
-#[derive(Debug, Clone, Default)]
-pub struct Budget {
-    pub max_batches: Option<usize>,
-    pub max_time: Option<Duration>,
-    started: Option<Instant>,
-    batches: usize,
-}
-
-impl Budget {
-    /// No limit.
-    pub fn unlimited() -> Self {
-        Self::default()
-    }
-
-    /// At most `n` training batches.
-    pub fn batches(n: usize) -> Self {
-        Self { max_batches: Some(n), ..Self::default() }
-    }
-
-    /// At most `seconds` of training.
-    pub fn seconds(seconds: f64) -> Self {
-        Self { max_time: Some(Duration::from_secs_f64(seconds.max(0.0))), ..Self::default() }
-    }
-
-    /// Training batches done so far.
-    pub fn batches_done(&self) -> usize {
-        self.batches
-    }
-
-    /// True once a limit is reached.
-    pub fn exhausted(&self) -> bool {
-        let by_batches = self.max_batches.is_some_and(|m| self.batches >= m);
-        let by_time = match (self.max_time, self.started) {
-            (Some(max), Some(t0)) => t0.elapsed() >= max,
-            _ => false,
-        };
-        by_batches || by_time
-    }
-
-    fn record_batch(&mut self) {
-        self.started.get_or_insert_with(Instant::now);
-        self.batches += 1;
-    }
 }
 
 /// Settings shared by the passes of one run.
@@ -100,16 +50,50 @@ impl Default for FitOptions {
 
 /// One pass of `phase` over `loader`: the notes' `fit`. Returns the pass's statistics and prints the
 /// notes' line (unless the output is quiet). In the validation phase `optimizer` is not touched.
-pub fn fit<M: Classifier + ?Sized>(
+pub fn fit<M: Classifier + ?Sized, O: Optimizer>(
     epoch: usize,
     model: &M,
     loader: &Loader,
     phase: Phase,
-    optimizer: &mut Sgd,
+    optimizer: &mut O,
     options: &mut FitOptions,
 ) -> Result<EpochStats> {
+    let step = match phase {
+        Phase::Training => Some(optimizer),
+        Phase::Validation => None,
+    };
+    pass(epoch, model, loader, step, options, None)
+}
+
+/// Evaluates `model` on `dataset` (batches of `batch_size`, in order): a validation pass of [`fit`]
+/// that also returns every prediction, in the order of the data set.
+pub fn evaluate<M: Classifier + ?Sized>(
+    model: &M,
+    dataset: &Dataset,
+    batch_size: usize,
+    device: &candle_core::Device,
+    output: Output,
+) -> Result<(EpochStats, Vec<u32>)> {
+    let loader = Loader::new(dataset, batch_size, false, 0, device)?;
+    let mut options = FitOptions { output, ..FitOptions::default() };
+    let mut predictions = Vec::with_capacity(dataset.len());
+    let stats = pass::<M, super::Sgd>(0, model, &loader, None, &mut options, Some(&mut predictions))?;
+    Ok((stats, predictions))
+}
+
+/// The loop behind [`fit`] and [`evaluate`]: training when there is an optimiser to step,
+/// validation otherwise; collects the predictions when asked to.
+fn pass<M: Classifier + ?Sized, O: Optimizer>(
+    epoch: usize,
+    model: &M,
+    loader: &Loader,
+    mut optimizer: Option<&mut O>,
+    options: &mut FitOptions,
+    mut predictions: Option<&mut Vec<u32>>,
+) -> Result<EpochStats> {
     let start = Instant::now();
-    let training = phase == Phase::Training;
+    let training = optimizer.is_some();
+    let phase = if training { Phase::Training } else { Phase::Validation };
     let output = match options.output {
         Output::Auto if std::io::stdout().is_terminal() => Output::Auto,
         Output::Auto => Output::Plain,
@@ -135,9 +119,13 @@ pub fn fit<M: Classifier + ?Sized>(
             return Err(Error::NonFiniteLoss { value: loss_value, epoch, batch: batch_idx + 1 });
         }
         running_loss += loss_value as f64;
-        running_correct += count_correct(&output_t, &batch.labels)?;
+        let preds = output_t.argmax(D::Minus1)?; // [B] u32
+        running_correct += count_correct(&preds, &batch.labels)?;
+        if let Some(predictions) = predictions.as_deref_mut() {
+            predictions.extend(preds.to_vec1::<u32>()?);
+        }
         seen += batch_size;
-        if training {
+        if let Some(optimizer) = optimizer.as_deref_mut() {
             // F.nll_loss(output, target): the mean, whose gradient the optimiser follows.
             let loss_mean = (loss_sum / batch_size as f64)?;
             optimizer.backward_step(&loss_mean)?;
@@ -175,9 +163,8 @@ pub fn fit<M: Classifier + ?Sized>(
     Ok(stats)
 }
 
-/// `preds = output.max(dim=1)[1]; preds.eq(target).sum()`.
-pub fn count_correct(log_probs: &Tensor, labels: &Tensor) -> Result<usize> {
-    let preds = log_probs.argmax(D::Minus1)?; // [B] u32
+/// `preds.eq(target).sum()`, for `preds = output.max(dim=1)[1]`.
+fn count_correct(preds: &Tensor, labels: &Tensor) -> Result<usize> {
     let correct = preds.eq(labels)?.to_dtype(DType::U32)?.sum_all()?.to_scalar::<u32>()?;
     Ok(correct as usize)
 }

@@ -17,7 +17,7 @@ pub enum Phase {
 
 impl Phase {
     /// The word the notes print: `training` or `validation`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Phase::Training => "training",
             Phase::Validation => "validation",
@@ -71,12 +71,12 @@ impl History {
     }
 
     /// Number of epochs recorded (the longer of the two lists).
-    pub fn epochs(&self) -> usize {
+    pub(crate) fn epochs(&self) -> usize {
         self.training.len().max(self.validation.len())
     }
 
     /// The stats of one phase.
-    pub fn phase(&self, phase: Phase) -> &[EpochStats] {
+    pub(crate) fn phase(&self, phase: Phase) -> &[EpochStats] {
         match phase {
             Phase::Training => &self.training,
             Phase::Validation => &self.validation,

@@ -1,18 +1,28 @@
 //! The notes' training code: `fit(epoch, model, data_loader, phase)`, the optimiser, and what a real
 //! run needs around them (history, progress output, a budget, checkpoints and resume).
 //!
-//! Layout: [`fit`](mod@fit) is one pass over a data set; [`Trainer`] runs the epochs;
-//! [`optim::Sgd`] is `torch.optim.SGD` with momentum; [`checkpoint`] saves and resumes;
-//! [`report`] prints the notes' line; [`history`] keeps every epoch's numbers.
+//! Training adds to the model; the model knows nothing of it.
+//!
+//! | file | idea | public items |
+//! |---|---|---|
+//! | `fit.rs` | one pass over a data set, the notes' `fit`; evaluation is a validation pass | [`fit()`], [`evaluate`], [`FitOptions`], [`Output`] |
+//! | `trainer.rs` | the epochs of a run, for any [`Classifier`](crate::model::Classifier) | [`Trainer`], [`TrainConfig`] |
+//! | `optim.rs` | `torch.optim.SGD` with momentum, a candle-nn `Optimizer` | [`Sgd`], [`SgdConfig`] |
+//! | `budget.rs` | at most so many batches or seconds | [`Budget`] |
+//! | `history.rs` | every epoch's numbers | [`History`], [`EpochStats`], [`Phase`] |
+//! | [`checkpoint`] | the safetensors file: save, resume, `LeNet::load` | (its own module) |
+//! | [`report`] | the notes' printed line, formatted as Python formats it | (its own module) |
 
+mod budget;
 pub mod checkpoint;
-pub mod fit;
-pub mod history;
-pub mod optim;
+mod fit;
+mod history;
+mod optim;
 pub mod report;
 mod trainer;
 
-pub use fit::{Budget, FitOptions, Output, count_correct, fit};
+pub use budget::Budget;
+pub use fit::{FitOptions, Output, evaluate, fit};
 pub use history::{EpochStats, History, Phase};
-pub use optim::Sgd;
-pub use trainer::{TrainConfig, Trainer, evaluate};
+pub use optim::{Sgd, SgdConfig};
+pub use trainer::{TrainConfig, Trainer};

@@ -1,17 +1,18 @@
 //! A whole training run: the notes' loop `for epoch in range(1, 20): fit(training); fit(validation)`,
 //! with a history, a budget, checkpoints and resume.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
+use candle_nn::Optimizer;
 
-use super::checkpoint::{self, CheckpointMeta};
-use super::fit::{Budget, FitOptions, Output, fit};
-use super::history::{EpochStats, History, Phase};
-use super::optim::Sgd;
-use crate::data::{Dataset, Loader};
+use super::budget::Budget;
+use super::fit::{FitOptions, Output, fit};
+use super::history::{History, Phase};
+use super::optim::{Sgd, SgdConfig};
+use crate::data::{Dataset, DatasetName, Loader};
 use crate::error::{Error, Result};
-use crate::model::{Classifier, ConvImpl, LeNet};
+use crate::model::{Classifier, LeNet};
 
 /// The settings of a run, with the defaults of the notes and of PyTorch's MNIST example.
 #[derive(Debug, Clone)]
@@ -34,7 +35,6 @@ pub struct TrainConfig {
     pub max_seconds: Option<f64>,
     /// Save a checkpoint here after every epoch.
     pub save: Option<PathBuf>,
-    pub conv_impl: ConvImpl,
 }
 
 impl Default for TrainConfig {
@@ -51,58 +51,44 @@ impl Default for TrainConfig {
             max_batches: None,
             max_seconds: None,
             save: None,
-            conv_impl: ConvImpl::default(),
         }
     }
 }
 
-/// A model, its optimiser and the history of its training.
+/// A model, its optimiser and the history of its training: the one training loop of the crate,
+/// used by the CLI, the book, the notebooks and the experiments, for any [`Classifier`].
 #[derive(Debug)]
-pub struct Trainer {
-    pub model: LeNet,
+pub struct Trainer<M: Classifier = LeNet> {
+    pub model: M,
     pub optimizer: Sgd,
     pub history: History,
     pub config: TrainConfig,
-    epochs_done: usize,
+    pub(crate) epochs_done: usize,
+    /// The data set of the run, once it has one: a resumed run must go on with the same.
+    pub(crate) dataset: Option<DatasetName>,
     device: Device,
 }
 
-impl Trainer {
-    /// A fresh run: a newly initialised LeNet (from `config.seed`) and its optimiser.
+impl Trainer<LeNet> {
+    /// A fresh run of the notes' LeNet, initialised from `config.seed`.
     pub fn new(config: TrainConfig, device: &Device) -> Result<Self> {
-        let mut model = LeNet::new(config.seed, device)?;
-        model.set_conv_impl(config.conv_impl);
-        let optimizer = Sgd::new(model.named_vars(), config.lr, config.momentum)?;
+        let model = LeNet::new(config.seed, device)?;
+        Self::with_model(model, config, device)
+    }
+}
+
+impl<M: Classifier> Trainer<M> {
+    /// A fresh run of any classifier (its parameters must live on `device`).
+    pub fn with_model(model: M, config: TrainConfig, device: &Device) -> Result<Self> {
+        let vars = model.named_vars().iter().map(|(_, v)| v.clone()).collect();
+        let optimizer = Sgd::new(vars, SgdConfig::new(config.lr, config.momentum)?)?;
         Ok(Self {
             model,
             optimizer,
             history: History::default(),
             config,
             epochs_done: 0,
-            device: device.clone(),
-        })
-    }
-
-    /// Continues a run from a checkpoint written by [`Trainer::save`]: the model, the optimiser's
-    /// velocity, the epoch count and the history come from the file; the seed too, so shuffling and
-    /// dropout go on as they would have. `config.epochs` is the epoch to stop at.
-    pub fn resume(path: &Path, mut config: TrainConfig, device: &Device) -> Result<Self> {
-        let tensors = checkpoint::read_tensors(path, device)?;
-        let meta = checkpoint::read_meta(path, &tensors)?;
-        config.seed = meta.seed;
-        let mut model = LeNet::from_tensors(&tensors, meta.seed, device).map_err(|e| Error::Checkpoint {
-            path: path.to_path_buf(),
-            what: format!("not a LeNet checkpoint: {e}"),
-        })?;
-        model.set_conv_impl(config.conv_impl);
-        let mut optimizer = Sgd::new(model.named_vars(), config.lr, config.momentum)?;
-        optimizer.load_state(&tensors)?;
-        Ok(Self {
-            model,
-            optimizer,
-            history: meta.history,
-            config,
-            epochs_done: meta.epoch,
+            dataset: None,
             device: device.clone(),
         })
     }
@@ -112,8 +98,26 @@ impl Trainer {
         self.epochs_done
     }
 
-    /// Trains until `config.epochs` or the budget, validating after each epoch.
+    /// The device the run's batches go to.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Trains until `config.epochs` or the budget, validating after each epoch; with `config.save`,
+    /// writes a checkpoint after each epoch ([`Trainer::save`]).
+    ///
+    /// A run resumed from a checkpoint must train on the data set it was trained on.
     pub fn run(&mut self, train: &Dataset, test: &Dataset) -> Result<&History> {
+        match self.dataset {
+            Some(name) if name != train.name() => {
+                return Err(Error::InvalidArgument(format!(
+                    "this run was trained on {name}; resuming it on {} would be another run: train on {name}, \
+                     or start a new run",
+                    train.name()
+                )));
+            }
+            _ => self.dataset = Some(train.name()),
+        }
         let train_loader = Loader::new(train, self.config.batch_size, true, self.config.seed, &self.device)?;
         let test_loader =
             Loader::new(test, self.config.test_batch_size, false, self.config.seed, &self.device)?;
@@ -139,55 +143,4 @@ impl Trainer {
         }
         Ok(&self.history)
     }
-
-    /// Writes a checkpoint (model + optimiser + epoch + history) atomically.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let mut tensors = self.model.tensors();
-        tensors.extend(self.optimizer.state());
-        let meta = CheckpointMeta {
-            epoch: self.epochs_done,
-            seed: self.config.seed,
-            lr: self.config.lr,
-            momentum: self.config.momentum,
-            history: self.history.clone(),
-        };
-        checkpoint::write(path, tensors, &meta)
-    }
-}
-
-/// Evaluates `model` on `dataset`: the validation pass's statistics and every prediction, in order.
-pub fn evaluate(
-    model: &LeNet,
-    dataset: &Dataset,
-    batch_size: usize,
-    output: Output,
-) -> Result<(EpochStats, Vec<u32>)> {
-    let loader = Loader::new(dataset, batch_size, false, 0, model.device())?;
-    let start = std::time::Instant::now();
-    let mut predictions = Vec::with_capacity(dataset.len());
-    let mut loss_sum = 0f64;
-    let mut correct = 0usize;
-    for batch in loader.epoch(1) {
-        let batch = batch?;
-        let log_probs = model.forward_t(&batch.images, false)?;
-        let preds = log_probs.argmax(candle_core::D::Minus1)?;
-        correct +=
-            preds.eq(&batch.labels)?.to_dtype(candle_core::DType::U32)?.sum_all()?.to_scalar::<u32>()?
-                as usize;
-        let picked: Tensor = log_probs.gather(&batch.labels.unsqueeze(1)?, 1)?;
-        loss_sum -= picked.sum_all()?.to_scalar::<f32>()? as f64;
-        predictions.extend(preds.to_vec1::<u32>()?);
-    }
-    let stats = EpochStats {
-        epoch: 0,
-        phase: Phase::Validation,
-        loss: if dataset.is_empty() { 0.0 } else { (loss_sum / dataset.len() as f64) as f32 },
-        correct,
-        total: dataset.len(),
-        seconds: start.elapsed().as_secs_f64(),
-    };
-    if output != Output::Quiet {
-        println!("{}", super::report::notes_line_timed(&stats));
-    }
-    Ok((stats, predictions))
 }

@@ -24,7 +24,7 @@ const FULL_RGB: (u8, u8, u8) = (33, 102, 172);
 
 impl Confusion {
     /// An empty matrix for `classes` classes, named `0`, `1`, … (see [`Confusion::with_class_names`]).
-    pub fn new(classes: usize) -> Result<Self> {
+    pub(crate) fn new(classes: usize) -> Result<Self> {
         if classes == 0 {
             return Err(Error::InvalidArgument("a confusion matrix needs at least one class".into()));
         }
@@ -60,7 +60,7 @@ impl Confusion {
     }
 
     /// Counts one example of class `truth` predicted as `predicted`.
-    pub fn record(&mut self, truth: usize, predicted: usize) -> Result<()> {
+    pub(crate) fn record(&mut self, truth: usize, predicted: usize) -> Result<()> {
         let classes = self.classes();
         if truth >= classes || predicted >= classes {
             return Err(Error::InvalidArgument(format!(
@@ -74,7 +74,7 @@ impl Confusion {
 
     /// Names to show on the axes instead of the class numbers (for example clothing names for
     /// Fashion-MNIST). There must be one per class.
-    pub fn with_class_names<I, S>(mut self, names: I) -> Result<Self>
+    pub(crate) fn with_class_names<I, S>(mut self, names: I) -> Result<Self>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -92,13 +92,8 @@ impl Confusion {
     }
 
     /// Number of classes.
-    pub fn classes(&self) -> usize {
+    pub(crate) fn classes(&self) -> usize {
         self.counts.len()
-    }
-
-    /// The names shown on the axes.
-    pub fn class_names(&self) -> &[String] {
-        &self.class_names
     }
 
     /// `counts()[truth][predicted]`: examples of class `truth` predicted as `predicted`.

@@ -9,7 +9,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use candle_core::{Device, Tensor};
+
 use super::{Figure, figure_error, render_svg, text_style};
+use crate::conv;
 use crate::error::{Error, Result};
 
 const MARGIN: i32 = 20;
@@ -71,33 +74,17 @@ impl Step {
     ) -> Result<Self> {
         let (h, w) = grid_dims(input, "input")?;
         let (kh, kw) = grid_dims(kernel, "kernel")?;
-        if stride == 0 {
-            return Err(Error::InvalidArgument("the stride must be at least 1".into()));
-        }
-        let (ph, pw) = (h + 2 * padding, w + 2 * padding);
-        if kh > ph || kw > pw {
-            return Err(Error::Shape(format!(
-                "a {kh}×{kw} kernel does not fit in the {ph}×{pw} padded input; use a smaller kernel or more padding"
-            )));
-        }
-        let (oh, ow) = ((ph - kh) / stride + 1, (pw - kw) / stride + 1);
-        if out_y >= oh || out_x >= ow {
-            return Err(Error::InvalidArgument(format!(
-                "output cell ({out_y}, {out_x}) is outside the {oh}×{ow} output; rows and columns count from 0"
-            )));
-        }
-        let mut padded = vec![vec![0f32; pw]; ph];
+        let input_t = Tensor::from_vec(input.concat(), (h, w), &Device::Cpu)?;
+        let kernel_t = Tensor::from_vec(kernel.concat(), (kh, kw), &Device::Cpu)?;
+        // The chapter's own convolution computes the picture's numbers: the whole output …
+        let output = conv::conv2d_single(&input_t, &kernel_t, padding, stride)?.to_vec2::<f32>()?;
+        // … and the one step drawn, its window and products.
+        let step = conv::window_at(&input_t, &kernel_t, None, 0, (out_y, out_x), padding, stride)?;
+        let products = step.products.chunks(kw).map(<[f32]>::to_vec).collect();
+        let mut padded = vec![vec![0f32; w + 2 * padding]; h + 2 * padding];
         for (r, row) in input.iter().enumerate() {
             padded[r + padding][padding..padding + w].copy_from_slice(row);
         }
-        let window = |y: usize, x: usize| -> Vec<Vec<f32>> {
-            (0..kh)
-                .map(|i| (0..kw).map(|j| kernel[i][j] * padded[y * stride + i][x * stride + j]).collect())
-                .collect()
-        };
-        let products = window(out_y, out_x);
-        let output =
-            (0..oh).map(|y| (0..ow).map(|x| window(y, x).iter().flatten().sum()).collect()).collect();
         Ok(Step { padded, padding, kernel: kernel.to_vec(), stride, out_y, out_x, products, output })
     }
 
@@ -399,8 +386,8 @@ mod tests {
             Err(Error::Shape(_))
         ));
         assert!(conv_step_figure(&input, &grid(5, 5, |_, _| 1.0), 1, 1, 1, 1).is_ok());
-        assert!(matches!(conv_step_figure(&input, &kernel, 0, 0, 0, 0), Err(Error::InvalidArgument(_))));
+        assert!(matches!(conv_step_figure(&input, &kernel, 0, 0, 0, 0), Err(Error::Shape(_))));
         let err = conv_step_figure(&input, &kernel, 0, 1, 2, 0).unwrap_err();
-        assert!(err.to_string().contains("outside the 2×2 output"), "{err}");
+        assert!(err.to_string().contains("outside the 2×2 activation map"), "{err}");
     }
 }

@@ -31,7 +31,7 @@ impl Figure {
     }
 
     /// The MIME type of the content: `image/png` or `image/svg+xml`.
-    pub fn mime_type(&self) -> &'static str {
+    pub(crate) fn mime_type(&self) -> &'static str {
         match self {
             Figure::Png { .. } => "image/png",
             Figure::Svg { .. } => "image/svg+xml",
@@ -39,7 +39,7 @@ impl Figure {
     }
 
     /// The file extension the content needs: `png` or `svg`.
-    pub fn extension(&self) -> &'static str {
+    pub(crate) fn extension(&self) -> &'static str {
         match self {
             Figure::Png { .. } => "png",
             Figure::Svg { .. } => "svg",
@@ -47,7 +47,8 @@ impl Figure {
     }
 
     /// The PNG bytes, or `None` for an SVG figure (there is no SVG rasteriser in this crate).
-    pub fn as_png(&self) -> Option<&[u8]> {
+    #[cfg(test)]
+    pub(crate) fn as_png(&self) -> Option<&[u8]> {
         match self {
             Figure::Png { bytes, .. } => Some(bytes),
             Figure::Svg { .. } => None,
@@ -55,7 +56,8 @@ impl Figure {
     }
 
     /// The SVG text, or `None` for a PNG figure.
-    pub fn as_svg(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn as_svg(&self) -> Option<&str> {
         match self {
             Figure::Svg { text, .. } => Some(text),
             Figure::Png { .. } => None,
@@ -91,7 +93,7 @@ impl Figure {
     /// The block the evcxr Jupyter kernel reads from standard output to show rich content:
     /// `EVCXR_BEGIN_CONTENT <mime>`, the content (base64 for PNG, the text for SVG),
     /// `EVCXR_END_CONTENT`, each on its own line.
-    pub fn evcxr_block(&self) -> String {
+    pub(crate) fn evcxr_block(&self) -> String {
         let content = match self {
             Figure::Png { bytes, .. } => base64::engine::general_purpose::STANDARD.encode(bytes),
             Figure::Svg { text, .. } => text.clone(),

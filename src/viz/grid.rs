@@ -146,13 +146,14 @@ impl MapGrid {
     }
 
     /// Pixels between neighbouring maps (default 4). With a gap, each map gets a thin gray frame.
-    pub fn gap(mut self, gap: u32) -> Self {
+    #[cfg(test)]
+    pub(crate) fn gap(mut self, gap: u32) -> Self {
         self.gap = gap;
         self
     }
 
     /// Pixels of white around the whole grid (default 8).
-    pub fn margin(mut self, margin: u32) -> Self {
+    pub(crate) fn margin(mut self, margin: u32) -> Self {
         self.margin = margin;
         self
     }
@@ -174,13 +175,8 @@ impl MapGrid {
     }
 
     /// Number of maps.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.count
-    }
-
-    /// Always `false`: a grid holds at least one map.
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
     }
 
     /// Draws the grid as a PNG figure.

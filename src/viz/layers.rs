@@ -12,6 +12,7 @@ use super::colormap::ColorMap;
 use super::figure::Figure;
 use super::grid::{LABEL_SIZE, MapGrid, Placement, tensor_values};
 use crate::error::{Error, Result};
+use crate::model::LeNet;
 
 /// A model that can show its work: the tensors it computes for one image, in order, with names.
 ///
@@ -30,6 +31,14 @@ where
 {
     fn activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>> {
         self(image)
+    }
+}
+
+/// LeNet lists its intermediate tensors (conv1, pool1, conv2, pool2, fc1, logits). This lives with
+/// the figures, not with the model: figures add to the model, the model knows nothing of them.
+impl Activations for LeNet {
+    fn activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>> {
+        Ok(LeNet::activations(self, image)?.named())
     }
 }
 

@@ -3,10 +3,8 @@
 //! After training, looking at the misclassified test images is the quickest way to see whether the
 //! model is bad or the digits are: many of MNIST's mistakes are digits a person would hesitate over.
 
-use candle_core::{Device, Tensor};
-
 use super::canvas::{Anchor, Canvas, TEXT_RGB, WHITE_RGB};
-use super::digit::square_side;
+use super::digit_png::square_side;
 use super::figure::Figure;
 use super::grid::{MapGrid, TITLE_SIZE};
 use crate::error::{Error, Result};
@@ -15,41 +13,9 @@ use crate::error::{Error, Result};
 const COLUMNS: usize = 10;
 
 /// A grid of the images whose prediction is wrong, at most `limit` of them, in data set order,
-/// each labelled `true→predicted` (e.g. `4→9`).
-///
-/// `images` is `[N,H,W]` or `[N,1,H,W]`, any dtype (raw `u8` pixels or normalised `f32`; each
-/// image is stretched from black to white on its own); `truth` and `predicted` hold `N` class
-/// indices. With no mistakes at all, the figure just says so.
-pub fn mistakes_grid<T: Copy + Into<u64>>(
-    images: &Tensor,
-    truth: &[T],
-    predicted: &[T],
-    limit: usize,
-) -> Result<Figure> {
-    let (n, h, w) = match *images.dims() {
-        [n, h, w] | [n, 1, h, w] => (n, h, w),
-        ref dims => {
-            return Err(Error::Shape(format!(
-                "mistakes_grid needs images shaped [N,H,W] or [N,1,H,W], got {dims:?}"
-            )));
-        }
-    };
-    let wrong = wrong_indices(n, truth, predicted, limit)?;
-    if wrong.shown.is_empty() {
-        return no_mistakes(n);
-    }
-    if h == 0 || w == 0 {
-        return Err(Error::Shape(format!("the images are empty: {:?}", images.dims())));
-    }
-    // Only the shown images are copied off the device: a 10 000-image test set stays where it is.
-    let index: Vec<u32> = wrong.shown.iter().map(|&i| i as u32).collect();
-    let index = Tensor::new(index.as_slice(), &Device::Cpu)?.to_device(images.device())?;
-    let picked = images.reshape((n, h, w))?.index_select(&index, 0)?; // [K,H,W]
-    draw(MapGrid::new(&picked)?, &wrong, truth, predicted)
-}
-
-/// [`mistakes_grid`] for raw pixels: `pixels` holds the `N = truth.len()` square images one after
-/// the other (MNIST's 28×28 bytes), each stretched from black to white as in [`mistakes_grid`].
+/// each labelled `true→predicted` (e.g. `4→9`). `pixels` holds the `N = truth.len()` square images
+/// one after the other (MNIST's 28×28 bytes), each stretched from black to white on its own. With no
+/// mistakes at all, the figure just says so.
 pub fn mistakes_grid_from_bytes<T: Copy + Into<u64>>(
     pixels: &[u8],
     truth: &[T],
@@ -123,8 +89,6 @@ fn no_mistakes(examples: usize) -> Result<Figure> {
 
 #[cfg(test)]
 mod tests {
-    use candle_core::DType;
-
     use super::*;
 
     /// `n` 4×4 images; image `i` has one white pixel at position `i % 16`.
@@ -165,18 +129,6 @@ mod tests {
     }
 
     #[test]
-    fn tensors_of_any_dtype_and_bytes_agree() {
-        let truth = [0u32, 1, 2, 3];
-        let predicted = [0u32, 2, 2, 1];
-        let pixels = images(4);
-        let from_bytes = mistakes_grid_from_bytes(&pixels, &truth, &predicted, 5).unwrap();
-        let t = Tensor::from_vec(pixels.clone(), (4, 1, 4, 4), &Device::Cpu).unwrap();
-        assert_eq!(mistakes_grid(&t, &truth, &predicted, 5).unwrap(), from_bytes);
-        let normalised = (t.to_dtype(DType::F32).unwrap() / 255.0).unwrap().squeeze(1).unwrap();
-        assert_eq!(mistakes_grid(&normalised, &truth, &predicted, 5).unwrap(), from_bytes);
-    }
-
-    #[test]
     fn no_mistakes_says_so_and_bad_input_is_an_error() {
         let figure = mistakes_grid_from_bytes(&images(3), &[1u8, 2, 3], &[1u8, 2, 3], 10).unwrap();
         let image = decode(&figure);
@@ -195,7 +147,5 @@ mod tests {
             mistakes_grid_from_bytes(&images(3), &[1u8, 2, 3], &[0u8, 2, 3], 0),
             Err(Error::InvalidArgument(_))
         ));
-        let rank2 = Tensor::zeros((3, 16), DType::U8, &Device::Cpu).unwrap();
-        assert!(matches!(mistakes_grid(&rank2, &[1u8, 2, 3], &[0u8, 2, 3], 1), Err(Error::Shape(_))));
     }
 }

@@ -20,7 +20,7 @@ mod colormap;
 mod confusion;
 mod conv_step;
 mod curves;
-mod digit;
+mod digit_png;
 mod figure;
 mod grid;
 mod layers;
@@ -31,11 +31,11 @@ pub use colormap::{ColorMap, Normalization};
 pub use confusion::Confusion;
 pub use conv_step::conv_step_figure;
 pub use curves::{curves_png, curves_svg};
-pub use digit::digit_png;
+pub use digit_png::digit_png;
 pub use figure::Figure;
 pub use grid::MapGrid;
 pub use layers::{Activations, feature_maps};
-pub use mistakes::{mistakes_grid, mistakes_grid_from_bytes};
+pub use mistakes::mistakes_grid_from_bytes;
 
 use std::sync::Once;
 

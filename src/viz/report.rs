@@ -8,7 +8,7 @@ use candle_core::Tensor;
 use super::{
     ColorMap, Confusion, Figure, MapGrid, Normalization, curves_svg, feature_maps, mistakes_grid_from_bytes,
 };
-use crate::data::{Dataset, loader::images_tensor};
+use crate::data::{Dataset, images_tensor};
 use crate::error::{Error, Result};
 use crate::model::LeNet;
 use crate::train::{History, Output, evaluate};
@@ -55,7 +55,7 @@ pub fn image_tensor(dataset: &Dataset, index: usize, model: &LeNet) -> Result<Te
 
 /// The predictions of `model` on all of `dataset` as a confusion matrix.
 pub fn confusion(model: &LeNet, dataset: &Dataset) -> Result<(Confusion, Vec<u32>)> {
-    let (_, predictions) = evaluate(model, dataset, 1000, Output::Quiet)?;
+    let (_, predictions) = evaluate(model, dataset, 1000, model.device(), Output::Quiet)?;
     let truth: Vec<u32> = dataset.labels().iter().map(|&l| u32::from(l)).collect();
     let confusion = Confusion::from_predictions(&truth, &predictions, 10)?
         .with_class_names(dataset.name().class_names().iter().copied())?;

@@ -2,7 +2,7 @@
 //! pixel shuffle of the permutation experiment.
 
 use lenet_tutor::data::{Dataset, DatasetName};
-use lenet_tutor::experiments::params::fc_parameters;
+use lenet_tutor::experiments::fc_parameters;
 use lenet_tutor::experiments::{Mlp, permute_pixels, pixel_permutation};
 
 // ANCHOR: mlp_parameters

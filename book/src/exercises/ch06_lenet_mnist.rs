@@ -1,5 +1,7 @@
 //! Exercises of chapter 6, "LeNet on MNIST": the loss by hand, where 320 comes from, momentum by hand.
 
+use lenet_tutor::ModuleT;
+use lenet_tutor::Optimizer;
 use lenet_tutor::conv::{output_size, output_size_floor};
 use lenet_tutor::{Result, Tensor};
 
@@ -52,7 +54,7 @@ mod tests {
     use super::*;
     use lenet_tutor::candle_nn;
     use lenet_tutor::model::LeNet;
-    use lenet_tutor::train::Sgd;
+    use lenet_tutor::train::{Sgd, SgdConfig};
     use lenet_tutor::{DType, Device, Var};
 
     #[test]
@@ -93,7 +95,7 @@ mod tests {
     fn momentum_by_hand_matches_the_crates_sgd() {
         for momentum in [0.0, 0.5, 0.9] {
             let w = Var::new(&[2f32], &Device::Cpu).unwrap();
-            let mut sgd = Sgd::new(&[("w".to_string(), w.clone())], 0.1, momentum).unwrap();
+            let mut sgd = Sgd::new(vec![w.clone()], SgdConfig { lr: 0.1, momentum }).unwrap();
             let mut crate_path = vec![];
             for _ in 0..8 {
                 let loss = (w.as_tensor().sqr().unwrap() * 0.5).unwrap().sum_all().unwrap();

@@ -1,5 +1,6 @@
 //! Exercises of chapter 7, "What LeNet learned": the most confused pair, and an occlusion map.
 
+use lenet_tutor::ModuleT;
 use lenet_tutor::model::LeNet;
 use lenet_tutor::viz::Confusion;
 use lenet_tutor::{Result, Tensor};
@@ -60,8 +61,8 @@ pub fn occlusion(
 mod tests {
     use super::*;
     use lenet_tutor::Device;
-    use lenet_tutor::data::loader::{images_tensor, normalize_pixel};
     use lenet_tutor::data::{self, DataOptions, DatasetName};
+    use lenet_tutor::data::{images_tensor, normalize_pixel};
 
     #[test]
     fn finds_the_largest_mistake() {

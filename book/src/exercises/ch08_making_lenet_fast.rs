@@ -97,7 +97,7 @@ fn wave(n: usize, step: f32) -> Vec<f32> {
 /// A 2-D image as rows of pixels.
 type Image = Vec<Vec<f32>>;
 
-/// `ops::conv2d`'s gradient of `x: [1,1,h,w]` for `loss = Σ y ⊙ r`, next to the naive one.
+/// `ops::conv2d_fast`'s gradient of `x: [1,1,h,w]` for `loss = Σ y ⊙ r`, next to the naive one.
 fn both_input_grads(k: usize, h: usize, w: usize, f: usize) -> Result<(Image, Image)> {
     let device = lenet_tutor::device::auto();
     let (oh, ow) = (h - f + 1, w - f + 1);
@@ -105,7 +105,7 @@ fn both_input_grads(k: usize, h: usize, w: usize, f: usize) -> Result<(Image, Im
     let weight = Tensor::from_vec(wave(k * f * f, 0.3), (k, 1, f, f), &device)?;
     let bias = Tensor::from_vec(wave(k, 1.1), k, &device)?;
     let r = Tensor::from_vec(wave(k * oh * ow, 0.19), (1, k, oh, ow), &device)?;
-    let y = ops::conv2d(&x, &weight, Some(&bias), 0, 1, InputGrad::Needed)?;
+    let y = ops::conv2d_fast(&x, &weight, Some(&bias), 0, 1, InputGrad::Needed)?;
     let grads = (y * &r)?.sum_all()?.backward()?;
     let from_crate = grads.get(&x).expect("conv2d computes the input gradient").squeeze(0)?.squeeze(0)?;
     // dL/dy = r: the gradient that arrives at the layer.

@@ -19,9 +19,9 @@ use image::{DynamicImage, GrayImage, Luma};
 use crate::error::{Error, Result};
 
 /// Side of the output image (MNIST's 28).
-pub const DIGIT_SIDE: usize = 28;
+const DIGIT_SIDE: usize = 28;
 /// The longer side of the digit's box inside the output (MNIST's 20).
-pub const DIGIT_BOX: u32 = 20;
+const DIGIT_BOX: u32 = 20;
 
 /// Reads a picture of one digit and returns 784 bytes laid out like an MNIST image
 /// (white-on-black, 20-pixel box, centred by mass).
@@ -29,11 +29,33 @@ pub const DIGIT_BOX: u32 = 20;
 /// Errors if the file cannot be read, is not a PNG/JPEG image, or shows no ink at all.
 pub fn digit_from_image(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let picture = image::load_from_memory(&bytes).map_err(|e| Error::Image {
-        path: path.to_path_buf(),
-        what: format!("not an image this program can read (PNG or JPEG): {e}"),
-    })?;
+    let picture = decode_picture(&bytes).map_err(|what| Error::Image { path: path.to_path_buf(), what })?;
     digit_from_picture(&picture).map_err(|what| Error::Image { path: path.to_path_buf(), what })
+}
+
+/// The largest picture `predict` decodes: 8192 pixels a side, 256 MiB while decoding. A phone
+/// photo fits; a file that declares 100,000 × 100,000 pixels is refused before anything is
+/// allocated for it.
+const MAX_SIDE: u32 = 8192;
+const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Decodes a PNG or JPEG from its bytes, within the limits above; the error is what to tell the user.
+pub fn decode_picture(bytes: &[u8]) -> std::result::Result<DynamicImage, String> {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    reader.limits(limits);
+    reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => format!(
+            "the picture is too large ({e}); this program reads pictures up to {MAX_SIDE}×{MAX_SIDE} pixels: \
+             scale it down first"
+        ),
+        e => format!("not an image this program can read (PNG or JPEG): {e}"),
+    })
 }
 
 /// The steps of [`digit_from_image`] on a decoded picture; the error is what to tell the user.

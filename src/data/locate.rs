@@ -1,4 +1,5 @@
-//! The data sets of the book and where their files are found.
+//! Where a data set's files are found: the bundled sample, a data directory, the cache, Debian's
+//! package, or a download.
 //!
 //! Three data sets have the same shape (28x28 grey images, ten classes), so one reader serves all:
 //!
@@ -11,13 +12,12 @@
 //! directory in `LENET_TUTOR_DATA`, the user's cache directory, Debian's package path (Fashion-MNIST
 //! only), and if all that fails they are downloaded into the cache directory.
 
-use std::fmt;
-use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
+use super::catalog::{DatasetName, Split};
+use super::dataset::{Dataset, Splits};
 use super::download;
-use super::idx::{self, IdxImages, NUM_CLASSES};
+use super::idx;
 use crate::error::{Error, Result};
 
 /// Environment variable naming a directory with the data files (directly or in a `<name>/` subdirectory).
@@ -25,246 +25,6 @@ pub const DATA_ENV: &str = "LENET_TUTOR_DATA";
 
 /// Where Debian's package `dataset-fashion-mnist` puts the four gzip files.
 pub const DEBIAN_FASHION_DIR: &str = "/usr/share/datasets/fashion-mnist";
-
-/// Which data set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum DatasetName {
-    /// 8,000 training and 2,000 test digits of MNIST, bundled with the program.
-    #[default]
-    MnistSample,
-    /// The full MNIST: 60,000 training and 10,000 test digits.
-    Mnist,
-    /// Fashion-MNIST: 60,000 training and 10,000 test pictures of clothing.
-    FashionMnist,
-}
-
-impl DatasetName {
-    /// All data sets, in the order the book meets them.
-    pub const ALL: [DatasetName; 3] =
-        [DatasetName::MnistSample, DatasetName::Mnist, DatasetName::FashionMnist];
-
-    /// The name used on the command line and as directory name: `mnist-sample`, `mnist`, `fashion-mnist`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DatasetName::MnistSample => "mnist-sample",
-            DatasetName::Mnist => "mnist",
-            DatasetName::FashionMnist => "fashion-mnist",
-        }
-    }
-
-    /// `(mean, std)` of the training pixels scaled to `[0, 1]`, the numbers of the notes'
-    /// `transforms.Normalize((0.1307,), (0.3081,))`. The sample uses MNIST's, so that a model trained
-    /// on the sample sees inputs on the same scale as one trained on the full set.
-    pub fn normalization(self) -> (f32, f32) {
-        match self {
-            DatasetName::MnistSample | DatasetName::Mnist => (0.1307, 0.3081),
-            DatasetName::FashionMnist => (0.2860, 0.3530),
-        }
-    }
-
-    /// The names of the ten classes, indexed by label.
-    pub fn class_names(self) -> &'static [&'static str; NUM_CLASSES] {
-        match self {
-            DatasetName::MnistSample | DatasetName::Mnist => {
-                &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
-            }
-            DatasetName::FashionMnist => &[
-                "T-shirt/top",
-                "Trouser",
-                "Pullover",
-                "Dress",
-                "Coat",
-                "Sandal",
-                "Shirt",
-                "Sneaker",
-                "Bag",
-                "Ankle boot",
-            ],
-        }
-    }
-
-    /// Whether the data set is inside the program (no files needed).
-    pub fn is_bundled(self) -> bool {
-        self == DatasetName::MnistSample
-    }
-}
-
-impl FromStr for DatasetName {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        let lower = s.trim().to_ascii_lowercase().replace('_', "-");
-        DatasetName::ALL.into_iter().find(|name| name.as_str() == lower).ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "unknown data set `{s}`; use mnist-sample (bundled), mnist or fashion-mnist"
-            ))
-        })
-    }
-}
-
-impl fmt::Display for DatasetName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A set of labelled 28x28 grey images, kept as the bytes of the files (0 = black, 255 = white).
-///
-/// Turning them into normalised `f32` tensors is the [`Loader`](super::Loader)'s job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dataset {
-    name: DatasetName,
-    images: Vec<u8>, // [N, rows, cols]
-    labels: Vec<u8>, // [N]
-    rows: usize,
-    cols: usize,
-}
-
-impl Dataset {
-    /// A data set from raw parts: `images` holds `labels.len()` images of `rows x cols` bytes.
-    ///
-    /// Useful for experiments that change the pictures (the book permutes the pixels of every image).
-    pub fn new(
-        name: DatasetName,
-        images: Vec<u8>,
-        labels: Vec<u8>,
-        rows: usize,
-        cols: usize,
-    ) -> Result<Self> {
-        let expected = labels.len().checked_mul(rows).and_then(|n| n.checked_mul(cols));
-        if expected != Some(images.len()) {
-            return Err(Error::InvalidArgument(format!(
-                "{} labels of {rows}x{cols} images need {} pixel bytes, got {}",
-                labels.len(),
-                labels.len().saturating_mul(rows).saturating_mul(cols),
-                images.len()
-            )));
-        }
-        if let Some((index, label)) = labels.iter().enumerate().find(|&(_, &l)| usize::from(l) >= NUM_CLASSES)
-        {
-            return Err(Error::InvalidArgument(format!(
-                "label {index} is {label}, but labels must be 0 to {}",
-                NUM_CLASSES - 1
-            )));
-        }
-        Ok(Dataset { name, images, labels, rows, cols })
-    }
-
-    fn from_idx(name: DatasetName, images: IdxImages, labels: Vec<u8>) -> Self {
-        // `idx::check_mnist_pair` has checked the counts and `parse_labels` the label range.
-        Dataset { name, images: images.pixels, labels, rows: images.rows, cols: images.cols }
-    }
-
-    /// Which data set these examples come from (decides normalisation and class names).
-    pub fn name(&self) -> DatasetName {
-        self.name
-    }
-
-    /// Number of examples.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// Whether there are no examples.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// Height of each image (28).
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Width of each image (28).
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-
-    /// Bytes per image, `rows * cols` (784).
-    pub fn pixels_per_image(&self) -> usize {
-        self.rows * self.cols
-    }
-
-    /// All images, one after another: `[N, rows, cols]`.
-    pub fn images(&self) -> &[u8] {
-        &self.images
-    }
-
-    /// All labels, `[N]`.
-    pub fn labels(&self) -> &[u8] {
-        &self.labels
-    }
-
-    /// The pixels of image `i`, row after row (`rows * cols` bytes).
-    ///
-    /// # Panics
-    /// If `i >= self.len()`, like indexing a slice.
-    pub fn image(&self, i: usize) -> &[u8] {
-        let n = self.pixels_per_image();
-        &self.images[i * n..(i + 1) * n]
-    }
-
-    /// The label of example `i`.
-    ///
-    /// # Panics
-    /// If `i >= self.len()`, like indexing a slice.
-    pub fn label(&self, i: usize) -> u8 {
-        self.labels[i]
-    }
-
-    /// The class name of example `i` ("7", or "Sneaker").
-    pub fn class_name(&self, i: usize) -> &'static str {
-        self.name.class_names()[usize::from(self.label(i))]
-    }
-
-    /// How many examples each class has, indexed by label.
-    pub fn class_counts(&self) -> [usize; NUM_CLASSES] {
-        let mut counts = [0; NUM_CLASSES];
-        for &label in &self.labels {
-            counts[usize::from(label)] += 1;
-        }
-        counts
-    }
-
-    /// A copy of the examples in `range` (e.g. `ds.subset(1000..2000)`).
-    ///
-    /// # Panics
-    /// If the range is out of bounds, like slicing.
-    pub fn subset(&self, range: impl RangeBounds<usize>) -> Dataset {
-        let start = match range.start_bound() {
-            Bound::Included(&s) => s,
-            Bound::Excluded(&s) => s + 1,
-            Bound::Unbounded => 0,
-        };
-        let end = match range.end_bound() {
-            Bound::Included(&e) => e + 1,
-            Bound::Excluded(&e) => e,
-            Bound::Unbounded => self.len(),
-        };
-        let n = self.pixels_per_image();
-        Dataset {
-            name: self.name,
-            images: self.images[start * n..end * n].to_vec(),
-            labels: self.labels[start..end].to_vec(),
-            rows: self.rows,
-            cols: self.cols,
-        }
-    }
-
-    /// The first `n` examples (all of them if there are fewer), for quick runs.
-    pub fn take(&self, n: usize) -> Dataset {
-        self.subset(..n.min(self.len()))
-    }
-}
-
-/// The two halves of a data set: the model learns from `train` and is judged on `test`.
-#[derive(Debug, Clone)]
-pub struct Splits {
-    /// The training examples (60,000 for the full sets, 8,000 for the sample).
-    pub train: Dataset,
-    /// The held-out test examples (10,000 for the full sets, 2,000 for the sample).
-    pub test: Dataset,
-}
 
 /// Where to look for data files and whether downloading is allowed.
 #[derive(Debug, Clone)]
@@ -311,7 +71,7 @@ pub fn cache_dir(name: DatasetName) -> Option<PathBuf> {
 
 /// One directory searched for a data set's files, and why it is searched.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchPlace {
+pub(crate) struct SearchPlace {
     /// The directory.
     pub dir: PathBuf,
     /// Where it came from: `--data-dir`, `LENET_TUTOR_DATA`, `user cache`, `Debian package`.
@@ -319,7 +79,7 @@ pub struct SearchPlace {
 }
 
 /// The directories searched for a data set, in order (empty for the bundled sample).
-pub fn search_places(name: DatasetName, options: &DataOptions) -> Vec<SearchPlace> {
+pub(crate) fn search_places(name: DatasetName, options: &DataOptions) -> Vec<SearchPlace> {
     let env_dir = std::env::var_os(DATA_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
     let debian = Path::new(DEBIAN_FASHION_DIR);
     search_places_from(
@@ -362,23 +122,6 @@ fn search_places_from(
     places
 }
 
-/// The two halves of every data set, named as in the original distribution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Split {
-    Train,
-    Test,
-}
-
-impl Split {
-    /// The file stems of the split's images and labels (each may also end in `.gz`).
-    fn file_stems(self) -> [&'static str; 2] {
-        match self {
-            Split::Train => ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"],
-            Split::Test => ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"],
-        }
-    }
-}
-
 /// The file for `stem` in `dir`: `stem.gz` (as distributed) or `stem` (unpacked).
 fn find_file(dir: &Path, stem: &str) -> Option<PathBuf> {
     [format!("{stem}.gz"), stem.to_string()]
@@ -414,7 +157,7 @@ fn find_or_download(name: DatasetName, options: &DataOptions, splits: &[Split]) 
         Err(report) => report,
     };
     let download_result = match (options.allow_download, cache_dir(name)) {
-        (true, Some(dest)) => Some(download::download(name, &dest, &download::mirrors(name))),
+        (true, Some(dest)) => Some(download::download(name, &dest, &super::catalog::mirrors(name))),
         _ => None,
     };
     match download_result {
@@ -515,26 +258,6 @@ mod tests {
     }
 
     #[test]
-    fn names_parse_and_print() {
-        for name in DatasetName::ALL {
-            assert_eq!(name.to_string().parse::<DatasetName>().unwrap(), name);
-        }
-        assert_eq!("Fashion_MNIST".parse::<DatasetName>().unwrap(), DatasetName::FashionMnist);
-        let err = "cifar10".parse::<DatasetName>().unwrap_err().to_string();
-        assert!(err.contains("unknown data set `cifar10`") && err.contains("fashion-mnist"), "{err}");
-    }
-
-    #[test]
-    fn normalization_and_class_names() {
-        assert_eq!(DatasetName::MnistSample.normalization(), DatasetName::Mnist.normalization());
-        assert_eq!(DatasetName::Mnist.normalization(), (0.1307, 0.3081));
-        assert_eq!(DatasetName::FashionMnist.normalization(), (0.2860, 0.3530));
-        assert_eq!(DatasetName::Mnist.class_names()[7], "7");
-        assert_eq!(DatasetName::FashionMnist.class_names()[0], "T-shirt/top");
-        assert_eq!(DatasetName::FashionMnist.class_names()[9], "Ankle boot");
-    }
-
-    #[test]
     fn bundled_sample_loads_with_its_documented_sizes() {
         let splits = load(DatasetName::MnistSample, &DataOptions::default()).unwrap();
         assert_eq!((splits.train.len(), splits.test.len()), (8000, 2000));
@@ -548,33 +271,6 @@ mod tests {
         assert!(ink > 10_000, "first test image is nearly blank: {ink}");
         // The test split alone is the same as the test half of `load`.
         assert_eq!(load_test(DatasetName::MnistSample, &DataOptions::default()).unwrap(), splits.test);
-    }
-
-    #[test]
-    fn image_label_subset_and_take() {
-        let (pixels, labels) = mnist_like(6);
-        let ds = Dataset::new(DatasetName::Mnist, pixels, labels, 28, 28).unwrap();
-        assert_eq!(ds.len(), 6);
-        assert_eq!(ds.image(3)[0], 3);
-        assert_eq!(ds.image(3)[1], 30);
-        assert_eq!(ds.label(4), 4);
-        assert_eq!(ds.class_name(4), "4");
-        let sub = ds.subset(2..5);
-        assert_eq!(sub.len(), 3);
-        assert_eq!(sub.image(0), ds.image(2));
-        assert_eq!(sub.labels(), &[2, 3, 4]);
-        assert_eq!(ds.subset(4..=5).labels(), &[4, 5]);
-        assert_eq!(ds.take(2).labels(), &[0, 1]);
-        assert_eq!(ds.take(100).len(), 6);
-        assert!(ds.take(0).is_empty());
-    }
-
-    #[test]
-    fn new_checks_sizes_and_labels() {
-        let err = Dataset::new(DatasetName::Mnist, vec![0; 700], vec![1], 28, 28).unwrap_err().to_string();
-        assert!(err.contains("need 784 pixel bytes, got 700"), "{err}");
-        let err = Dataset::new(DatasetName::Mnist, vec![0; 4], vec![1, 10], 1, 2).unwrap_err().to_string();
-        assert!(err.contains("label 1 is 10"), "{err}");
     }
 
     #[test]
@@ -594,7 +290,7 @@ mod tests {
         write_split(&dir.path().join("fashion-mnist"), Split::Test, 4, false);
         let test = load_test(DatasetName::FashionMnist, &offline(dir.path())).unwrap();
         assert_eq!(test.len(), 4);
-        assert_eq!(test.class_name(1), "Trouser");
+        assert_eq!(test.name().class_names()[usize::from(test.label(1))], "Trouser");
     }
 
     #[test]
