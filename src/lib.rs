@@ -23,7 +23,7 @@
 //! | 1 | [`pool`] | pooling by hand | max / average / min pooling with window and stride |
 //! | 1 | [`ops`] | making LeNet fast | custom candle ops: `conv2d_fast` (im2col + GEMM), `max_pool2d_relu_fast`; their `_candle` references |
 //! | 1 | [`data`] | MNIST as files and batches | catalogue → files (found or downloaded) → IDX reader → data set → loader; your own digit |
-//! | 0 | [`device`], [`rng`], [`error`] | the notes' `mps` or `cpu`; reproducibility; errors | device choice, thread count; the one seeded RNG; the crate's error type |
+//! | 0 | [`device`], [`rng`], [`error`], `atomic_file` | the notes' `mps` or `cpu`; reproducibility; errors; files written whole | device choice, thread count; the one seeded RNG; the crate's error type; temporary file + rename |
 //!
 //! Names: a hand-written teaching version and a library version of the same operation never share
 //! a name. `conv::conv2d` and `pool::max_pool2d` are the loops the book reads; the model runs
@@ -57,6 +57,7 @@
 //! # Ok(()) }
 //! ```
 
+mod atomic_file;
 pub mod conv;
 pub mod data;
 pub mod device;

@@ -191,8 +191,12 @@ fn run(command: Command, explicit: &[String]) -> Result<()> {
         }
         Command::Predict { model, images, device } => {
             let device = open_device(&device)?;
-            let model = LeNet::load(&model, &device)?;
-            let (mean, std) = DatasetName::Mnist.normalization();
+            let net = LeNet::load(&model, &device)?;
+            // Normalise as the model's data set was (a checkpoint says which; MNIST otherwise).
+            let tensors = train::checkpoint::read_tensors(&model, &device)?;
+            let dataset = train::checkpoint::read_meta(&model, &tensors).ok().and_then(|m| m.dataset);
+            let (mean, std) = dataset.unwrap_or(DatasetName::Mnist).normalization();
+            let model = net;
             for path in images {
                 let pixels = data::digit_from_image(&path)?;
                 let x: Vec<f32> = pixels.iter().map(|&p| data::normalize_pixel(p, (mean, std))).collect();

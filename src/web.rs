@@ -162,7 +162,47 @@ pub fn test_vectors(model: &LeNet, dataset: &Dataset, n: usize, model_file: &str
             "log_probs": flat(&log_probs)?,
         }));
     }
-    Ok(json!({ "model": model_file, "dataset": dataset.name().to_string(), "cases": cases }))
+    Ok(json!({
+        "model": model_file,
+        "dataset": dataset.name().to_string(),
+        "cases": cases,
+        "pictures": pictures(dataset, n.min(dataset.len()).min(3))?,
+    }))
+}
+
+/// Pictures of the first `n` digits as a reader would hand them to `predict` — dark ink on light
+/// paper, larger than 28×28, grey and RGBA with a transparent background — with what the crate's
+/// preprocessing ([`digit_from_picture`](crate::data::digit_from_picture)) makes of them: the
+/// page's preprocessing must give the same 784 bytes.
+fn pictures(dataset: &Dataset, n: usize) -> Result<Vec<Value>> {
+    use image::{DynamicImage, GrayImage, Luma, Rgba, RgbaImage, imageops};
+    let mut pictures = Vec::new();
+    for i in 0..n {
+        let digit = GrayImage::from_raw(28, 28, dataset.image(i).to_vec())
+            .ok_or_else(|| Error::Shape("test vectors need 28×28 images".into()))?;
+        let mut paper = imageops::resize(&digit, 84, 84, imageops::FilterType::Triangle);
+        imageops::invert(&mut paper);
+        let gray = DynamicImage::ImageLuma8(paper.clone());
+        // Ink on a transparent sheet: black strokes, alpha = how much ink.
+        let rgba = RgbaImage::from_fn(84, 84, |x, y| {
+            let Luma([v]) = *paper.get_pixel(x, y);
+            Rgba([0, 0, 0, 255 - v])
+        });
+        for (picture, channels, pixels) in
+            [(gray, 1, paper.into_raw()), (DynamicImage::ImageRgba8(rgba.clone()), 4, rgba.into_raw())]
+        {
+            let expected = crate::data::digit_from_picture(&picture).map_err(Error::InvalidArgument)?;
+            pictures.push(json!({
+                "label": dataset.label(i),
+                "width": 84,
+                "height": 84,
+                "channels": channels,
+                "pixels": pixels,
+                "digit": expected,
+            }));
+        }
+    }
+    Ok(pictures)
 }
 
 fn json_error(e: serde_json::Error) -> Error {

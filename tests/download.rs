@@ -173,7 +173,7 @@ fn a_body_larger_than_the_file_is_cut_off_and_the_next_mirror_tried() -> TestRes
     let fixture = Fixture::new();
     let mut huge = fixture.bodies[0].clone();
     huge.extend(std::iter::repeat_n(0u8, 1 << 20)); // a megabyte more than the catalogue's size
-    next_mirror_after(Reply::Body(huge), "reading the body failed")
+    next_mirror_after(Reply::Body(huge), "the mirror sent more than the file's 18 bytes")
 }
 
 #[test]

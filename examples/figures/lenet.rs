@@ -5,7 +5,8 @@
 //! the numbers the chapters quote; then draws what the momentum model learned.
 //!
 //! Each run saves a checkpoint after every epoch under `target/figures-lenet/` (so
-//! `lenet-tutor visualize --model target/figures-lenet/momentum.safetensors` works afterwards).
+//! `lenet-tutor visualize --model target/figures-lenet/momentum.safetensors` works afterwards), and
+//! the momentum model goes to the live page as `book/src/live/lenet-ch06.safetensors`.
 //! Training takes minutes on a small CPU; with `LENET_FIGURES_RESUME=1` a run picks up from those
 //! checkpoints instead of starting over (the crate's resume is exact: same batches, same dropout masks).
 
@@ -18,6 +19,7 @@ use lenet_tutor::model::{Classifier, Dropout2d, LeNet};
 use lenet_tutor::ops::{self, InputGrad};
 use lenet_tutor::train::{History, Output, TrainConfig, Trainer};
 use lenet_tutor::viz::{self, MapGrid, report};
+use lenet_tutor::web;
 use lenet_tutor::{Device, Result, Tensor, rng};
 
 /// Test images whose path through the network chapter 7 draws.
@@ -84,6 +86,13 @@ pub fn write(out: &Path) -> Result<()> {
         viz::mistakes_grid_from_bytes(splits.test.images(), &truth, &predictions, 40)?,
     )?;
     save(out, "ch07-own-model.png", own_model_figure(&splits.test, &device)?)?;
+
+    // The live page's model ("Try it: draw a digit"): this momentum model, as `export-web` writes it.
+    let checkpoint =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/figures-lenet/momentum.safetensors");
+    let live = out.parent().unwrap_or(out).join("live/lenet-ch06.safetensors");
+    web::write(model, DatasetName::MnistSample, &web::provenance(&checkpoint, &device)?, &live)?;
+    println!("wrote {}", live.display());
     Ok(())
 }
 

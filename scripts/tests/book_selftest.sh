@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# Self-test of scripts/book: builds a tiny book (math, an image, Rust code, internal links, a
-# nested chapter) with the real book's book.toml, theme and vendored KaTeX, and checks that
-#   1. it passes;
-#   2. a broken internal link fails it (mdbook-linkcheck2);
-#   3. a missing image fails it;
-#   4. math KaTeX cannot parse fails it;
-#   5. an image file that is not an image fails the browser check;
-#   6. a stylesheet from a CDN (mdbook-katex's default) fails the browser check (offline book);
-#   7. a chapter whose math is not rendered (preprocessor off) fails the browser check.
+# Self-test of scripts/book and its checkers: builds a tiny book (math, an image, Rust code, internal
+# links, a nested chapter) with the real book's book.toml, theme and vendored KaTeX, and checks that
+# it passes, and that each of these fails it, for the right reason (a pattern its output must show):
+#   build (mdBook, mdbook-katex, mdbook-linkcheck2): a broken link, a missing image, bad LaTeX;
+#   the HTML (book_static_check.py): a broken #anchor, math left raw (preprocessor off), a
+#     stylesheet from a CDN (mdbook-katex's default), a missing KaTeX font;
+#   the browser (book_browser_check.mjs): an image file that is not an image, a JavaScript error,
+#     a request to the web made by a script.
 # Usage: scripts/tests/book_selftest.sh [--no-browser]
 #        scripts/tests/book_selftest.sh --make-book DIR    (only writes the good book into DIR)
 set -euo pipefail
@@ -19,14 +18,8 @@ make_book() {
   cp "$ROOT/book/book.toml" "$dir/"
   cp -r "$ROOT/book/theme" "$dir/"
   cp -r "$ROOT/book/src/katex" "$dir/src/"
-  python3 - "$dir/src/img/dot.png" <<'EOF'
-import struct, sys, zlib
-def chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-raw = b"".join(b"\x00" + b"\x80\x20\x20" * 8 for _ in range(8))  # 8x8 RGB
-png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
-       + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-open(sys.argv[1], "wb").write(png)
+  base64 -d >"$dir/src/img/dot.png" <<'EOF' # an 8x8 PNG
+iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR42mNoUFDAihiGlgQA2dYwAfVjchIAAAAASUVORK5CYII=
 EOF
   cat >"$dir/src/SUMMARY.md" <<'EOF'
 # Summary
@@ -89,59 +82,77 @@ fi
 args=("$@")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
+passed=0 failures=0
+# expect pass|fail NAME [REGEX]: scripts/book on the book in $work/NAME passes, or fails and its
+# output matches REGEX.
 expect() {
-  local want=$1 name=$2 dir=$3 log="$work/$2.log"
-  local got=pass
-  "$ROOT/scripts/book" "${args[@]}" "$dir" >"$log" 2>&1 || got=fail
-  if [ "$got" = "$want" ]; then
-    echo "ok   $name: ${got}ed as it should: $(sed 's/\x1b\[[0-9;]*m//g' "$log" |
-      grep -v 'built against mdbook' | grep -E 'pages checked|error|FAIL|WARN' | tail -n 2 |
-      cut -c1-150 | tr '\n' ' ')"
+  local want=$1 name=$2 pattern=${3:-} log="$work/$2.log" got=pass
+  "$ROOT/scripts/book" "${args[@]}" "$work/$name" >"$log" 2>&1 || got=fail
+  sed -i 's/\x1b\[[0-9;]*m//g' "$log"
+  if [ "$got" = "$want" ] && { [ -z "$pattern" ] || grep -qE -- "$pattern" "$log"; }; then
+    echo "ok   $name: ${got}ed as it should: $(grep -E -- "${pattern:-pages checked}" "$log" |
+      tail -n 2 | cut -c1-150 | tr -s ' \n' ' ')"
+    passed=$((passed + 1))
   else
-    echo "FAIL $name: expected $want, got $got; log:"
+    echo "FAIL $name: expected $want${pattern:+ showing /$pattern/}, got $got; log:"
     sed 's/^/     | /' "$log" | tail -n 40
     failures=$((failures + 1))
   fi
 }
 
 make_book "$work/good"
-expect pass good-book "$work/good"
+expect pass good
 
-make_book "$work/badlink"
-sed -i 's/(part\/pool.md#max-pooling)/(part\/missing.md)/' "$work/badlink/src/conv.md"
-expect fail broken-link "$work/badlink"
+make_book "$work/broken-link"
+sed -i 's/(part\/pool.md#max-pooling)/(part\/missing.md)/' "$work/broken-link/src/conv.md"
+expect fail broken-link 'missing\.md'
 
-make_book "$work/noimage"
-rm "$work/noimage/src/img/dot.png"
-expect fail missing-image "$work/noimage"
+make_book "$work/missing-image"
+rm "$work/missing-image/src/img/dot.png"
+expect fail missing-image 'dot\.png'
 
-make_book "$work/badmath"
+make_book "$work/bad-latex"
 # shellcheck disable=SC2016 # LaTeX, not shell
-sed -i 's/\$x^2\$/$\\frac{x$/' "$work/badmath/src/conv.md"
-expect fail bad-latex "$work/badmath"
+sed -i 's/\$x^2\$/$\\frac{x$/' "$work/bad-latex/src/conv.md"
+expect fail bad-latex 'frac'
 
-if [[ " ${args[*]} " != *" --no-browser "* ]]; then
-  # The file is there (the link check passes) but is not an image: only the browser sees that.
-  make_book "$work/badimage"
-  echo "not a png" >"$work/badimage/src/img/dot.png"
-  expect fail corrupt-image "$work/badimage"
+make_book "$work/broken-anchor"
+sed -i 's/#max-pooling/#min-pooling/' "$work/broken-anchor/src/conv.md"
+expect fail broken-anchor 'has no #min-pooling'
 
-  # mdbook-katex's default <link> to a CDN: the book must not load anything from the web.
-  make_book "$work/cdn"
-  sed -i 's/^no-css = true/no-css = false/' "$work/cdn/book.toml"
-  expect fail cdn-stylesheet "$work/cdn"
-
-  make_book "$work/rawmath"
-  # Without the KaTeX preprocessor the dollars reach the page as text; only the browser sees that.
-  python3 -c 'import re, sys
+make_book "$work/raw-math"
+# Without the KaTeX preprocessor the dollars reach the page as text.
+python3 -c 'import re, sys
 text = open(sys.argv[1]).read()
 open(sys.argv[1], "w").write(re.sub(r"(?ms)^\[preprocessor\.katex\].*?(?=^\[)", "", text))' \
-    "$work/rawmath/book.toml"
-  expect fail raw-math "$work/rawmath"
+  "$work/raw-math/book.toml"
+expect fail raw-math 'math left unrendered'
+
+make_book "$work/cdn-stylesheet"
+sed -i 's/^no-css = true/no-css = false/' "$work/cdn-stylesheet/book.toml"
+expect fail cdn-stylesheet 'from the web'
+
+make_book "$work/missing-font"
+rm "$work/missing-font/src/katex/fonts/KaTeX_Main-Regular.woff2"
+expect fail missing-font 'KaTeX_Main-Regular\.woff2: no such file'
+
+if [[ " ${args[*]} " != *" --no-browser "* ]]; then
+  # The file is there (the links check out) but is not an image: only a browser sees that.
+  make_book "$work/corrupt-image"
+  echo "not a png" >"$work/corrupt-image/src/img/dot.png"
+  expect fail corrupt-image 'image did not load: /img/dot\.png'
+
+  script() { # script NAME JS: the book runs JS on every page (output.html.additional-js)
+    make_book "$work/$1"
+    echo "$2" >"$work/$1/extra.js"
+    sed -i 's/^\[output\.html\]$/&\nadditional-js = ["extra.js"]/' "$work/$1/book.toml"
+  }
+  script js-error 'window.addEventListener("load", () => { throw new Error("boom"); });'
+  expect fail js-error 'JavaScript exception: boom'
+
+  script web-request 'new Image().src = "https://example.com/pixel.png";'
+  expect fail web-request 'other than the local server.*example\.com'
 fi
 
-checks=4
-[[ " ${args[*]} " == *" --no-browser "* ]] || checks=7
-echo "$((checks - failures)) passed, $failures failed"
+echo "$passed passed, $failures failed"
 [ "$failures" = 0 ]

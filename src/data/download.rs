@@ -17,6 +17,7 @@ use std::time::Duration;
 use md5::{Digest, Md5};
 
 use super::catalog::{DatasetName, FileSpec, MIRRORS_ENV, files};
+use crate::atomic_file;
 use crate::error::{Error, Result};
 
 /// How long a mirror may take to connect, to answer, or between two reads of the body, before the
@@ -102,6 +103,49 @@ pub fn md5_of_file(path: &Path) -> Result<String> {
     Ok(format!("{:x}", hasher.finalize()))
 }
 
+/// Copies a mirror's `body` to `out`, checking it is the file `file` describes: at most
+/// `file.size` bytes, and the right md5 checksum at the end. `out_path` names `out` in errors.
+/// Returns the number of bytes. A body that is not the file is an [`Error::Download`] that says
+/// how (the mirror's fault: try the next one); failing to write is an [`Error::Io`].
+pub fn copy_verified(
+    file: &FileSpec<'_>,
+    body: impl Read,
+    mut out: impl Write,
+    out_path: &Path,
+) -> Result<u64> {
+    let mut body = body.take(file.size.saturating_add(1));
+    let mut hasher = Md5::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        // A read error is the connection's fault: the mirror dropped us or sent garbage.
+        let n =
+            body.read(&mut buffer).map_err(|e| Error::Download(format!("reading the body failed: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > file.size {
+            return Err(Error::Download(format!(
+                "the mirror sent more than the file's {} bytes; it serves a different file",
+                file.size
+            )));
+        }
+        hasher.update(&buffer[..n]);
+        out.write_all(&buffer[..n]).map_err(|e| Error::io(out_path, e))?;
+    }
+    let got = format!("{:x}", hasher.finalize());
+    if got != file.md5 {
+        return Err(Error::Download(format!(
+            "checksum mismatch: expected md5 {}, got {got} ({} received); the mirror serves a \
+             different or damaged file",
+            file.md5,
+            human_size(total)
+        )));
+    }
+    Ok(total)
+}
+
 /// Why one attempt failed: the mirror's fault (try the next one) or ours (stop: the next mirror
 /// would fail the same way, e.g. the destination is not writable).
 enum Failure {
@@ -118,45 +162,20 @@ fn fetch(
     dest: &Path,
 ) -> std::result::Result<u64, Failure> {
     let mut response = agent.get(url).call().map_err(|e| Failure::Mirror(describe(&e)))?;
-    // Never more than the file's size: a mirror that sends more is wrong, and a huge body must not
-    // fill the disk before the checksum could tell.
-    let mut body = response.body_mut().with_config().limit(file.size).reader();
+    // One byte over the file's size is enough to tell a mirror that sends too much.
+    let body = response.body_mut().with_config().limit(file.size.saturating_add(1)).reader();
 
     // A temporary file in `dest`'s directory (so the final rename stays on one file system and is
     // atomic), deleted if we return early.
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    let temp = tempfile::Builder::new()
-        .prefix(".lenet-tutor-download.")
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(|e| Failure::Local(Error::io(dir, e)))?;
+    let temp = atomic_file::temp_file_next_to(dest).map_err(Failure::Local)?;
     let temp_path = temp.path().to_path_buf();
-    let mut out = temp.as_file();
-    let mut hasher = Md5::new();
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        // A read error is the connection's fault: the mirror dropped us or sent garbage.
-        let n =
-            body.read(&mut buffer).map_err(|e| Failure::Mirror(format!("reading the body failed: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-        out.write_all(&buffer[..n]).map_err(|e| Failure::Local(Error::io(&temp_path, e)))?;
-        total += n as u64;
-    }
+    let out = temp.as_file();
+    let total = copy_verified(file, body, out, &temp_path).map_err(|e| match e {
+        Error::Download(reason) => Failure::Mirror(reason),
+        other => Failure::Local(other),
+    })?;
     out.sync_all().map_err(|e| Failure::Local(Error::io(&temp_path, e)))?;
 
-    let got = format!("{:x}", hasher.finalize());
-    if got != file.md5 {
-        return Err(Failure::Mirror(format!(
-            "checksum mismatch: expected md5 {}, got {got} ({} received); the mirror serves a \
-             different or damaged file",
-            file.md5,
-            human_size(total)
-        )));
-    }
     temp.persist(dest).map_err(|e| Failure::Local(Error::io(dest, e.error)))?;
     Ok(total)
 }

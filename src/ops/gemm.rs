@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::ops::threads;
 
 /// The `f32` elements of a densely laid out tensor, or an error naming `what`.
+#[inline]
 pub(crate) fn dense_f32<'a>(
     storage: &'a CpuStorage,
     layout: &Layout,
@@ -31,11 +32,13 @@ pub(crate) struct MatRef<'a> {
 
 impl<'a> MatRef<'a> {
     /// `data` read as a row-major `rows × cols` matrix.
+    #[inline]
     pub(crate) fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
         Self { data, rows, cols, row_stride: cols, col_stride: 1 }
     }
 
     /// The transpose: the same numbers, with rows and columns (and their strides) swapped.
+    #[inline]
     pub(crate) fn t(self) -> Self {
         Self {
             rows: self.cols,
@@ -47,6 +50,7 @@ impl<'a> MatRef<'a> {
     }
 
     /// Whether every element the strides can reach lies inside `data`.
+    #[inline]
     fn in_bounds(&self) -> bool {
         self.rows == 0
             || self.cols == 0
@@ -56,6 +60,7 @@ impl<'a> MatRef<'a> {
 
 /// `dst = lhs · rhs` with `dst` row-major `[lhs.rows, rhs.cols]`, by the `gemm` crate (the routine
 /// behind candle's CPU matmul), on as many threads as `RAYON_NUM_THREADS` allows.
+#[inline]
 pub(crate) fn gemm_into(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>) -> Result<()> {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     if rhs.rows != k || dst.len() != m * n || !lhs.in_bounds() || !rhs.in_bounds() {

@@ -31,6 +31,7 @@ use candle_core::{DType, Device, Tensor};
 
 use super::history::{EpochStats, History, Phase};
 use super::trainer::{TrainConfig, Trainer};
+use crate::atomic_file;
 use crate::data::DatasetName;
 use crate::error::{Error, Result};
 use crate::model::{Classifier, LeNet, PARAMETERS};
@@ -150,27 +151,14 @@ pub(crate) fn write(path: &Path, mut tensors: HashMap<String, Tensor>, meta: &Ch
             .collect();
         tensors.insert(format!("history.{}", phase.name()), Tensor::from_vec(flat, (rows.len(), 5), &cpu)?);
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    // Write a temporary file next to the target and rename it over the target: a reader finds the
-    // old file or the new one, never half of one. (A run killed mid-write leaves only the temporary
-    // file, deleted when the handle drops or, after SIGKILL, left with a name no reader opens.)
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let prefix = format!(".{file_name}.");
-    let temp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(&dir, e))?;
+    // A temporary file renamed over the target: a reader finds the old checkpoint or the new one.
+    let temp = atomic_file::temp_file_next_to(path)?;
     candle_core::safetensors::save(&tensors, temp.path())
         .map_err(|e| Error::Checkpoint { path: path.to_path_buf(), what: format!("cannot write: {e}") })?;
     temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
     pause_for_kill_test();
     temp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    remove_stale_temporaries(&dir, &prefix);
+    atomic_file::remove_stale_temporaries(path);
     Ok(())
 }
 
@@ -181,19 +169,6 @@ fn pause_for_kill_test() {
     if let Some(ms) = std::env::var("LENET_TUTOR_TEST_SAVE_PAUSE_MS").ok().and_then(|v| v.parse::<u64>().ok())
     {
         std::thread::sleep(std::time::Duration::from_millis(ms));
-    }
-}
-
-/// Deletes `<prefix>*.tmp` files in `dir`: what a write killed before its rename left behind
-/// (SIGKILL runs no destructor). Best effort: a file that cannot be removed is left alone.
-fn remove_stale_temporaries(dir: &Path, prefix: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(prefix) && name.ends_with(".tmp") {
-            let _ = std::fs::remove_file(entry.path());
-        }
     }
 }
 

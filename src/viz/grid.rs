@@ -4,11 +4,12 @@
 //! from one digit; both are a stack of `N` maps of `H × W` numbers, drawn here as a grid of
 //! little images, one upscaled square per number.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::Tensor;
 
 use super::canvas::{Anchor, Canvas, Rgb, TEXT_RGB, WHITE_RGB};
 use super::colormap::{ColorMap, Normalization, ValueRange};
 use super::figure::Figure;
+use crate::conv::args::values;
 use crate::error::{Error, Result};
 
 /// Font size of the labels under the maps, in pixels.
@@ -61,11 +62,6 @@ pub(crate) struct Placement {
     pub(crate) scale: u32,
 }
 
-/// The values of a tensor of any dtype and device, as `f32` on the CPU, flattened.
-pub(crate) fn tensor_values(tensor: &Tensor) -> Result<Vec<f32>> {
-    Ok(tensor.to_device(&Device::Cpu)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
-}
-
 /// `(N, H, W)` of a stack of maps: `[H,W]`, `[N,H,W]`, `[N,1,H,W]` or `[1,N,H,W]`.
 fn map_dims(dims: &[usize]) -> Result<(usize, usize, usize)> {
     let (n, h, w) = match *dims {
@@ -91,7 +87,7 @@ impl MapGrid {
     /// Any dtype and device; the values are copied to the CPU as `f32`.
     pub fn new(maps: &Tensor) -> Result<Self> {
         let (count, height, width) = map_dims(maps.dims())?;
-        MapGrid::from_values(tensor_values(maps)?, count, height, width)
+        MapGrid::from_values(values(maps)?, count, height, width)
     }
 
     /// A grid of `count` maps of `height × width` values each, stored one after the other, row-major.
@@ -295,6 +291,8 @@ impl MapGrid {
 
 #[cfg(test)]
 mod tests {
+    use candle_core::{DType, Device};
+
     use super::*;
 
     fn decode(figure: &Figure) -> image::RgbImage {

@@ -10,7 +10,8 @@ use candle_core::Tensor;
 use super::canvas::{Anchor, Canvas, HIGHLIGHT_RGB, Rgb, TEXT_RGB, WHITE_RGB};
 use super::colormap::ColorMap;
 use super::figure::Figure;
-use super::grid::{LABEL_SIZE, MapGrid, Placement, tensor_values};
+use super::grid::{LABEL_SIZE, MapGrid, Placement};
+use crate::conv::args::values;
 use crate::error::{Error, Result};
 use crate::model::LeNet;
 
@@ -153,13 +154,13 @@ pub(crate) fn draw_feature_maps(
 fn layer_row(name: String, activation: &Tensor) -> Result<Row> {
     match *activation.dims() {
         [1, c, h, w] if c > 0 && h > 0 && w > 0 => {
-            let values = tensor_values(activation)?;
+            let values = values(activation)?;
             let signed = values.iter().any(|&v| v < 0.0);
             let color_map = if signed { ColorMap::Diverging } else { ColorMap::Gray };
             map_row(name, activation, format!("{c}×{h}×{w}"), color_map)
         }
         [1, n] | [n] if n > 0 => {
-            let values = tensor_values(activation)?;
+            let values = values(activation)?;
             Ok(Row {
                 name,
                 subtitle: format!("{n}"),
