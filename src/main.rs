@@ -75,9 +75,10 @@ enum Command {
         /// Directory to write lenet-web.safetensors (and test-vectors.json) into.
         #[arg(long)]
         out: PathBuf,
-        /// The data set the model was trained on (decides the normalisation and class names).
-        #[arg(long, default_value = "mnist-sample")]
-        dataset: String,
+        /// The data set the model was trained on (decides the normalisation and class names);
+        /// default: the one the checkpoint recorded, else mnist-sample.
+        #[arg(long)]
+        dataset: Option<String>,
         /// Also write test vectors: the input and every layer's output for the first N test images.
         #[arg(long)]
         test_vectors: Option<usize>,
@@ -193,9 +194,8 @@ fn run(command: Command, explicit: &[String]) -> Result<()> {
             let device = open_device(&device)?;
             let net = LeNet::load(&model, &device)?;
             // Normalise as the model's data set was (a checkpoint says which; MNIST otherwise).
-            let tensors = train::checkpoint::read_tensors(&model, &device)?;
-            let dataset = train::checkpoint::read_meta(&model, &tensors).ok().and_then(|m| m.dataset);
-            let (mean, std) = dataset.unwrap_or(DatasetName::Mnist).normalization();
+            let (mean, std) =
+                recorded_dataset(&model, &device)?.unwrap_or(DatasetName::Mnist).normalization();
             let model = net;
             for path in images {
                 let pixels = data::digit_from_image(&path)?;
@@ -229,8 +229,11 @@ fn run(command: Command, explicit: &[String]) -> Result<()> {
         }
         Command::ExportWeb { model, out, dataset, test_vectors } => {
             let device = candle_core::Device::Cpu;
-            let name: DatasetName = dataset.parse()?;
             let net = LeNet::load(&model, &device)?;
+            let name: DatasetName = match dataset {
+                Some(name) => name.parse()?,
+                None => recorded_dataset(&model, &device)?.unwrap_or_default(),
+            };
             let provenance = web::provenance(&model, &device)?;
             let path = out.join(web::MODEL_FILE);
             web::write(&net, name, &provenance, &path)?;
@@ -312,6 +315,12 @@ fn train_command(args: TrainArgs, explicit: &[String]) -> Result<()> {
         println!("saved to {}", path.display());
     }
     Ok(())
+}
+
+/// The data set a checkpoint says its model was trained on; `None` for a bare model file.
+fn recorded_dataset(path: &std::path::Path, device: &candle_core::Device) -> Result<Option<DatasetName>> {
+    let tensors = train::checkpoint::read_tensors(path, device)?;
+    Ok(train::checkpoint::read_meta(path, &tensors).ok().and_then(|meta| meta.dataset))
 }
 
 /// The ids of the flags given on the command line (not defaults), e.g. `["lr", "resume"]`.

@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::{
-    assert_one_line_error, assert_same_run, lenet_tutor, stderr, stdout, tensors_of, write_small_mnist,
+    assert_one_line_error, assert_same_run, bits, lenet_tutor, stderr, stdout, tensors_of, write_small_mnist,
 };
 use lenet_tutor::{DType, Device, Tensor};
 
@@ -401,4 +401,38 @@ fn every_command_that_prints_stops_quietly_when_its_reader_goes_away() {
         assert!(quiet, "{args:?} ended with {:?}: {err}", out.status);
         assert!(!first.is_empty(), "{args:?} printed nothing");
     }
+}
+
+#[test]
+fn export_web_writes_the_checkpoints_numbers_and_says_what_went_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = lenet_tutor(&["train", "--dry-run", "--momentum", "0.9", "--save", "m.safetensors"], d);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out =
+        lenet_tutor(&["export-web", "--model", "m.safetensors", "--out", "web", "--test-vectors", "3"], d);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 2, "{}", stdout(&out));
+    // The exported numbers are the checkpoint's, bit for bit, with the web format's metadata.
+    let file = d.join("web/lenet-web.safetensors");
+    let web = lenet_tutor::web::read(&file, &std::fs::read(&file).unwrap(), &Device::Cpu).unwrap();
+    assert_eq!(web.dataset, lenet_tutor::data::DatasetName::MnistSample);
+    assert_eq!(web.provenance["epochs"], 1);
+    let checkpoint = tensors_of(&d.join("m.safetensors"));
+    for (name, t) in web.model.tensors() {
+        assert_eq!(bits(&t), bits(&checkpoint[&name]), "{name}");
+    }
+    let vectors: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("web/test-vectors.json")).unwrap()).unwrap();
+    assert_eq!(vectors["cases"].as_array().unwrap().len(), 3);
+    // Errors: a missing model, and an output directory that cannot be made.
+    assert_one_line_error(
+        &lenet_tutor(&["export-web", "--model", "none.safetensors", "--out", "web"], d),
+        "train a model first",
+    );
+    std::fs::write(d.join("a-file"), b"").unwrap();
+    assert_one_line_error(
+        &lenet_tutor(&["export-web", "--model", "m.safetensors", "--out", "a-file/web"], d),
+        "a-file/web",
+    );
 }

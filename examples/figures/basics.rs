@@ -9,7 +9,9 @@ use std::path::Path;
 
 use lenet_tutor::conv::{self, kernels};
 use lenet_tutor::data::{self, DataOptions, Dataset, DatasetName};
-use lenet_tutor::experiments::{PermutationConfig, permutation_experiment, pixel_permutation};
+use lenet_tutor::experiments::{
+    PermutationConfig, permutation_experiment, permute_pixels, pixel_permutation,
+};
 use lenet_tutor::model::LeNet;
 use lenet_tutor::viz::{self, ColorMap, MapGrid, Normalization};
 use lenet_tutor::{DType, Device, Result, Tensor};
@@ -154,14 +156,10 @@ fn ch04(out: &Path, train: &Dataset, test: &Dataset, device: &Device) -> Result<
     let config = PermutationConfig::default();
     let perm = pixel_permutation(train.pixels_per_image(), config.seed);
     let shown = 6;
-    let mut values = Vec::with_capacity(2 * shown * 784);
-    for i in 0..shown {
-        values.extend(train.image(i).iter().map(|&b| f32::from(b)));
-    }
-    for i in 0..shown {
-        let image = train.image(i);
-        values.extend(perm.iter().map(|&p| f32::from(image[p])));
-    }
+    let originals = train.take(shown);
+    let permuted = permute_pixels(&originals, &perm)?;
+    let values: Vec<f32> =
+        originals.images().iter().chain(permuted.images()).map(|&b| f32::from(b)).collect();
     let labels = (0..shown)
         .map(|i| format!("label {}", train.label(i)))
         .chain((0..shown).map(|i| format!("{} permuted", train.label(i))));

@@ -20,7 +20,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-# The normalisation the notes use: MNIST's mean and standard deviation of x/255.
+# The normalisation of PyTorch's examples/mnist (the notes do not give one): MNIST's mean and
+# standard deviation of x/255.
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 

@@ -6,10 +6,11 @@
 
 Each epoch prints the notes' two lines (training, then validation), e.g.
     training loss is  0.45 and training accuracy is 6742/8000     84.28
-followed by the epoch's seconds. One difference from the notes, on purpose: `running_correct` is kept
-as a Python int, so it prints as `6742` (as in the book) and not as `tensor(6742)` as today's PyTorch
-would print the notes' code. The validation phase runs under torch.no_grad(), which the notes name as
-the replacement of `volatile=True`.
+followed by the epoch's seconds. One difference from the notes: `running_correct` is kept as a Python
+int (`.item()` on each batch's count) where the notes add up tensors. The printed line is the same
+either way: PyTorch formats a 0-dim tensor in an f-string through `.item()`, so the notes' code prints
+`6742` too, not `tensor(6742)`. The validation phase runs under torch.no_grad(), which the notes name
+as the replacement of `volatile=True`.
 """
 
 from __future__ import annotations

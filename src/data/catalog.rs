@@ -34,8 +34,8 @@ impl DatasetName {
         }
     }
 
-    /// `(mean, std)` of the training pixels scaled to `[0, 1]`, the numbers of the notes'
-    /// `transforms.Normalize((0.1307,), (0.3081,))`. The sample uses MNIST's, so that a model trained
+    /// `(mean, std)` of the training pixels scaled to `[0, 1]`: for MNIST the numbers of PyTorch's
+    /// examples/mnist, `transforms.Normalize((0.1307,), (0.3081,))` (the notes give no normalisation). The sample uses MNIST's, so that a model trained
     /// on the sample sees inputs on the same scale as one trained on the full set.
     pub fn normalization(self) -> (f32, f32) {
         match self {

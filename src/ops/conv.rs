@@ -39,10 +39,11 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
 use crate::error::{Error, Result};
-use crate::ops::gemm::{MatRef, dense_f32, gemm_into};
+use crate::ops::gemm::{MatRef, gemm_into};
 use crate::ops::im2col::{ConvGeometry, col2im, im2col};
 use crate::ops::scratch::Scratch;
-use crate::ops::{fast_path_applies, threads};
+use crate::ops::storage::{dense_f32, fast_path_applies};
+use crate::ops::threads;
 
 /// Whether the backward pass must produce the gradient of a convolution's input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -154,8 +155,8 @@ struct Conv2dForward {
 /// im2col per layer in the backward pass (measured when im2col was still slow: a tenth of a LeNet
 /// training step; now a few percent), but the op holds them until backward runs or the graph is
 /// dropped — and an evaluation batch never runs backward. 16 MiB keeps LeNet's training batches
-/// (3.7 MiB for conv1 and 4 MiB for conv2 at B = 64) and lets an evaluation batch of 1000 (57 and
-/// 64 MiB) recompute instead of holding on to memory it will never use.
+/// (3.7 MiB for conv1 and 4 MiB for conv2 at B = 64) and lets an evaluation batch of 1000 (57.6 and
+/// 64 MB, 54.9 and 61.0 MiB) recompute instead of holding on to memory it will never use.
 const KEEP_COLS_MAX_BYTES: usize = 16 << 20;
 
 /// Most bytes of im2col matrix one group of images builds at a time: 1 MiB.
@@ -166,7 +167,7 @@ const KEEP_COLS_MAX_BYTES: usize = 16 << 20;
 ///
 /// * **Cache.** A group's columns fit in a core's 1 MiB L2 cache, so the GEMM reads back from cache
 ///   what im2col has just written, instead of from memory. At batch 1000 (the evaluation batch) the
-///   whole batch's columns are 57 MiB for conv1 and 64 MiB for conv2: built in one piece they were
+///   whole batch's columns are 57.6 MB (54.9 MiB) for conv1 and 64 MB (61.0 MiB) for conv2: built in one piece they were
 ///   also too big for the buffer pool and for glibc's heap, so every batch faulted in fresh memory.
 ///   Measured on the evaluation pass (10,000 Fashion-MNIST images, batch 1000, one thread): 2.1–2.4 s
 ///   in one piece, a quarter of it page faults and page clearing; 0.55–0.7 s in groups (PyTorch:

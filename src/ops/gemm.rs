@@ -1,24 +1,8 @@
 //! A safe front for the `gemm` crate's matrix product (the routine behind candle's CPU matmul),
 //! used by the convolution op: strided read-only matrices and one checked call.
 
-use candle_core::{CpuStorage, Layout};
-
 use crate::error::{Error, Result};
 use crate::ops::threads;
-
-/// The `f32` elements of a densely laid out tensor, or an error naming `what`.
-#[inline]
-pub(crate) fn dense_f32<'a>(
-    storage: &'a CpuStorage,
-    layout: &Layout,
-    what: &str,
-) -> candle_core::Result<&'a [f32]> {
-    let data = storage.as_slice::<f32>()?;
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("{what}: expected a contiguous tensor (call .contiguous() first)"),
-    }
-}
 
 /// A read-only matrix: element `(i, j)` is `data[i·row_stride + j·col_stride]`.
 #[derive(Debug, Clone, Copy)]

@@ -43,13 +43,14 @@ pub mod im2col;
 mod memory;
 mod pool;
 mod scratch;
+mod storage;
 mod threads;
 
 pub use conv::{InputGrad, conv2d_candle, conv2d_fast};
 pub use memory::reuse_freed_memory;
 pub use pool::{max_pool2d_candle, max_pool2d_relu_candle, max_pool2d_relu_fast};
 
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
 
 use crate::error::Result;
 
@@ -92,9 +93,4 @@ impl ConvImpl {
             ConvImpl::Candle => max_pool2d_relu_candle(x, kernel),
         }
     }
-}
-
-/// Whether the custom CPU ops can run on these tensors: all on the CPU, all `f32`.
-fn fast_path_applies(tensors: &[&Tensor]) -> bool {
-    tensors.iter().all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
 }

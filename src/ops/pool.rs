@@ -23,8 +23,8 @@ use std::sync::OnceLock;
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
 use crate::error::{Error, Result};
-use crate::ops::gemm::dense_f32;
-use crate::ops::{fast_path_applies, threads};
+use crate::ops::storage::{dense_f32, fast_path_applies};
+use crate::ops::threads;
 
 /// `relu(max_pool2d_candle(x, kernel))` for `x: [B,C,H,W]`: non-overlapping `kernel × kernel` windows
 /// (stride = kernel, rows and columns that do not fill a window are dropped, as in PyTorch),

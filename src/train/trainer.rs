@@ -19,7 +19,7 @@ use crate::model::{Classifier, LeNet};
 pub struct TrainConfig {
     /// Epochs to train (the run stops at this epoch number, counting resumed ones).
     pub epochs: usize,
-    /// Training batch size (the notes' book uses 32).
+    /// Training batch size (the book's choice, 32; the notes do not say).
     pub batch_size: usize,
     /// Batch size of the validation passes.
     pub test_batch_size: usize,
