@@ -41,7 +41,9 @@
 //! [`data::download`], [`conv::kernels`], [`ops::im2col`], [`ops::memory`], [`train::checkpoint`],
 //! [`train::report`], [`viz::report`]. The crate root re-exports what every snippet needs from
 //! candle ([`Tensor`], [`Device`], [`ModuleT`], [`Optimizer`], …) so that one `:dep lenet-tutor`
-//! is enough in a notebook. This is a tutorial crate: the API follows the book and may change with it.
+//! is enough in a notebook. `book_output` is public only for the book's hidden lines (it checks
+//! that a listing prints what the book shows) and hidden from the docs. This is a tutorial crate:
+//! the API follows the book and may change with it.
 //!
 //! ## Quick start
 //!
@@ -75,6 +77,8 @@ pub use error::{Error, Result};
 
 #[cfg(doctest)]
 mod book;
+#[doc(hidden)]
+pub mod book_output;
 #[cfg(test)]
 mod test_util;
 
