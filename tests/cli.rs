@@ -436,3 +436,63 @@ fn export_web_writes_the_checkpoints_numbers_and_says_what_went_wrong() {
         "a-file/web",
     );
 }
+
+/// Runs `lenet-tutor` and returns its stderr, exit status and peak memory (max RSS, in MiB).
+fn run_measuring_memory(args: &[&str], cwd: &std::path::Path) -> (String, i32, f64) {
+    use std::io::Read;
+    let mut child = common::lenet_tutor_command(args, cwd)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: waits for our own child, once (the `Child` is not waited on again).
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32, "wait4 failed");
+    (err, status, usage.ru_maxrss as f64 / 1024.0)
+}
+
+/// A gzip stream of `header` followed by `zeros` zero bytes.
+fn gzip_bomb(header: &[u8], zeros: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(header).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..zeros / chunk.len() {
+        gz.write_all(&chunk).unwrap();
+    }
+    gz.finish().unwrap()
+}
+
+#[test]
+fn a_gzip_bomb_in_the_data_dir_is_a_clear_error_in_little_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_small_mnist(d, 10, 10);
+    let images =
+        |count: u32| -> Vec<u8> { [0x803u32, count, 28, 28].iter().flat_map(|v| v.to_be_bytes()).collect() };
+    let model = book_model();
+    let eval =
+        ["eval", "--model", model.to_str().unwrap(), "--dataset", "mnist", "--data-dir", ".", "--offline"];
+    // Honest about its size (100 images, 78 kB) but inflating to 1 GiB: refused after one byte more.
+    let bomb = gzip_bomb(&images(100), 1 << 30);
+    std::fs::write(d.join("t10k-images-idx3-ubyte.gz"), &bomb).unwrap();
+    let (err, status, peak) = run_measuring_memory(&eval, d);
+    eprintln!(
+        "gzip bomb ({} kB inflating to 1 GiB, header: 100 images): peak memory {peak:.0} MiB",
+        bomb.len() / 1024
+    );
+    assert_ne!(status, 0);
+    assert!(err.contains("unpacks to more than the 78416 bytes its IDX header promises"), "{err}");
+    assert!(peak < 150.0, "peak memory {peak:.0} MiB");
+    // A header that promises a billion pixels cannot unlock the bomb: the fixed ceiling holds.
+    let bomb = gzip_bomb(&images(1_000_000), 1 << 30);
+    std::fs::write(d.join("t10k-images-idx3-ubyte.gz"), &bomb).unwrap();
+    let (err, status, peak) = run_measuring_memory(&eval, d);
+    eprintln!("gzip bomb (header: 1,000,000 images): peak memory {peak:.0} MiB");
+    assert_ne!(status, 0);
+    assert!(err.contains("134217728-byte ceiling"), "{err}");
+    assert!(peak < 300.0, "peak memory {peak:.0} MiB");
+}

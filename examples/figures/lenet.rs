@@ -20,6 +20,8 @@ use lenet_tutor::ops::{self, InputGrad};
 use lenet_tutor::train::{History, Output, TrainConfig, Trainer};
 use lenet_tutor::viz::{self, MapGrid, report};
 use lenet_tutor::web;
+
+use crate::generated::Generated;
 use lenet_tutor::{Device, Result, Tensor, rng};
 
 /// Test images whose path through the network chapter 7 draws.
@@ -35,12 +37,26 @@ pub fn write(out: &Path) -> Result<()> {
     let momentum = train(&splits.train, &splits.test, 0.9, "momentum", &device)?;
     save(out, "ch06-curves-plain.svg", viz::curves_svg(&plain.history)?)?;
     save(out, "ch06-curves-momentum.svg", viz::curves_svg(&momentum.history)?)?;
-    print_results("plain SGD", &plain.history);
-    print_results("momentum 0.9", &momentum.history);
-    print_results(
-        "plain SGD with candle's max_pool2d",
-        &candle_pooling_run(&splits.train, &splits.test, &device)?,
+    let mut ch06 = Generated::new("ch06");
+    let mut ch07 = Generated::new("ch07");
+    print_results("plain SGD", "plain", &plain.history, &mut ch06);
+    print_results("momentum 0.9", "momentum", &momentum.history, &mut ch06);
+    let candle_pooling = candle_pooling_run(&splits.train, &splits.test, &device)?;
+    print_results("plain SGD with candle's max_pool2d", "candle_pooling", &candle_pooling, &mut ch06);
+    let first_three = |h: &History| -> String {
+        h.validation.iter().take(3).map(|s| format!(" {:.2} % |", s.accuracy())).collect()
+    };
+    ch06.set(
+        "pooling_rows",
+        format!(
+            "| with candle 0.11's `max_pool2d` |{}\n| with the crate's pooling |{}",
+            first_three(&candle_pooling),
+            first_three(&plain.history)
+        ),
     );
+    if let Some(last) = momentum.history.last_validation() {
+        ch07.set("accuracy", format!("{:.2} %", last.accuracy()));
+    }
 
     let model = &momentum.model;
     let digit = report::image_tensor(&splits.test, 0, model)?;
@@ -48,7 +64,7 @@ pub fn write(out: &Path) -> Result<()> {
 
     let untrained = LeNet::new(1, &device)?; // where training started: same seed
     save(out, "ch07-conv1-untrained.png", report::conv1_kernels(&untrained)?)?;
-    print_weight_change(&untrained, model)?;
+    print_weight_change(&untrained, model, &mut ch07)?;
     save(out, "ch07-conv1-kernels.png", report::conv1_kernels(model)?)?;
     save(out, "ch07-conv2-kernels.png", report::conv2_kernels(model)?)?;
     for (k, index) in FEATURE_MAP_DIGITS.into_iter().enumerate() {
@@ -74,11 +90,16 @@ pub fn write(out: &Path) -> Result<()> {
             })
             .collect::<Result<_>>()?;
         println!("RESULT feature maps {k}: {}", zeros.join(", "));
+        ch07.set(&format!("feature_maps_{k}_zeros"), zeros.join(", "));
+        ch07.set(
+            &format!("feature_maps_{k}_prediction"),
+            format!("a {} (label {}), with probability {p:.4}", best, splits.test.label(index)),
+        );
         save(out, &format!("ch07-feature-maps-{k}.png"), viz::feature_maps(model, &image)?)?;
     }
     let (confusion, predictions) = report::confusion(model, &splits.test)?;
     save(out, "ch07-confusion.svg", confusion.heatmap_svg()?)?;
-    print_confusions(&confusion);
+    print_confusions(&confusion, &mut ch07);
     let truth: Vec<u32> = splits.test.labels().iter().map(|&l| u32::from(l)).collect();
     save(
         out,
@@ -93,18 +114,24 @@ pub fn write(out: &Path) -> Result<()> {
     let live = out.parent().unwrap_or(out).join("live/lenet-ch06.safetensors");
     web::write(model, DatasetName::MnistSample, &web::provenance(&checkpoint, &device)?, &live)?;
     println!("wrote {}", live.display());
-    Ok(())
+
+    let book_src = out.parent().unwrap_or(out);
+    ch06.write(book_src)?;
+    ch07.write(book_src)
 }
 
 /// How far each layer's weights moved from their initial values, relative to their size.
-fn print_weight_change(before: &LeNet, after: &LeNet) -> Result<()> {
+fn print_weight_change(before: &LeNet, after: &LeNet, generated: &mut Generated) -> Result<()> {
+    let mut rows = Vec::new();
     let (before, after) = (before.tensors(), after.tensors());
     for name in ["conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight"] {
         let (b, a) = (&before[name], &after[name]);
         let change = (a - b)?.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?;
         let size = b.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?;
         println!("RESULT {name}: |trained - initial| / |initial| = {:.2}", change / size);
+        rows.push(format!("| `{name}` | {:.2} |", change / size));
     }
+    generated.set("weight_change_rows", rows.join("\n"));
     Ok(())
 }
 
@@ -169,8 +196,8 @@ fn train(train: &Dataset, test: &Dataset, momentum: f64, name: &str, device: &De
     Ok(trainer)
 }
 
-/// The table rows the chapter quotes: validation accuracy per epoch and the time spent.
-fn print_results(name: &str, history: &History) {
+/// The numbers the chapter quotes: validation accuracy per epoch and at the end, and the time spent.
+fn print_results(name: &str, key: &str, history: &History, generated: &mut Generated) {
     let accuracies: Vec<String> = history.validation.iter().map(|s| format!("{:.2}", s.accuracy())).collect();
     let train_seconds: f64 = history.training.iter().map(|s| s.seconds).sum();
     let val_seconds: f64 = history.validation.iter().map(|s| s.seconds).sum();
@@ -184,13 +211,19 @@ fn print_results(name: &str, history: &History) {
             v.correct,
             v.total
         );
+        generated.set(&format!("{key}_final"), format!("{:.2} % ({}/{})", v.accuracy(), v.correct, v.total));
+    }
+    if let Some(first) = history.validation.first() {
+        generated.set(&format!("{key}_epoch1"), format!("{:.2} %", first.accuracy()));
     }
     println!("RESULT {name}: validation accuracy per epoch: {}", accuracies.join(", "));
     println!("RESULT {name}: {train_seconds:.0} s training, {val_seconds:.0} s validation");
+    generated.set(&format!("{key}_epochs"), accuracies.join(" | "));
+    generated.set(&format!("{key}_training_seconds"), format!("{train_seconds:.0} s"));
 }
 
 /// The most frequent confusions and the per-class recall, for chapter 7's text.
-fn print_confusions(confusion: &viz::Confusion) {
+fn print_confusions(confusion: &viz::Confusion, generated: &mut Generated) {
     let mut pairs = vec![];
     for (truth, row) in confusion.counts().iter().enumerate() {
         for (predicted, &count) in row.iter().enumerate() {
@@ -201,19 +234,55 @@ fn print_confusions(confusion: &viz::Confusion) {
     }
     pairs.sort_by(|a, b| b.cmp(a));
     let top: Vec<String> = pairs.iter().take(8).map(|(n, t, p)| format!("{t}→{p}: {n}")).collect();
-    println!(
-        "RESULT confusion: {} wrong of {}; most frequent: {}",
-        confusion.total() - confusion.correct(),
-        confusion.total(),
-        top.join(", ")
-    );
-    let recalls: Vec<String> = confusion
-        .recalls()
+    let wrong = confusion.total() - confusion.correct();
+    println!("RESULT confusion: {wrong} wrong of {}; most frequent: {}", confusion.total(), top.join(", "));
+    generated.set("mistakes", wrong.to_string());
+    // "7 → 2 (5 times), then 9 → 4 (4 times), then 9 → 7 and 8 → 9 (3 times each)": the pairs met
+    // at least three times, grouped by count.
+    let mut groups: Vec<(usize, Vec<String>)> = Vec::new();
+    for &(n, t, p) in pairs.iter().filter(|(n, _, _)| *n >= 3) {
+        match groups.last_mut() {
+            Some((count, names)) if *count == n => names.push(format!("{t} → {p}")),
+            _ => groups.push((n, vec![format!("{t} → {p}")])),
+        }
+    }
+    let phrases: Vec<String> = groups
         .iter()
-        .enumerate()
-        .map(|(c, r)| format!("{c}: {:.1}", r.unwrap_or(0.0)))
+        .map(|(n, names)| match names.as_slice() {
+            [one] => format!("{one} ({n} times)"),
+            [rest @ .., last] => format!("{} and {last} ({n} times each)", rest.join(", ")),
+            [] => String::new(),
+        })
         .collect();
-    println!("RESULT recall per class: {}", recalls.join(", "));
+    generated.set("confusions", phrases.join(", then "));
+    let recalls = confusion.recalls();
+    let cells: Vec<String> = recalls.iter().map(|r| format!(" {:.1} % |", r.unwrap_or(0.0))).collect();
+    // The easiest and the hardest class, with their recall and how many of each there were.
+    let by_recall = |pick_max: bool| -> String {
+        let (class, recall) = recalls
+            .iter()
+            .enumerate()
+            .map(|(c, r)| (c, r.unwrap_or(0.0)))
+            .reduce(|a, b| if (b.1 > a.1) == pick_max && b.1 != a.1 { b } else { a })
+            .unwrap_or((0, 0.0));
+        let count: usize = confusion.counts()[class].iter().sum();
+        let missed = count - confusion.counts()[class][class];
+        format!("{class}s ({recall:.1} %: {missed} of {count} called something else)")
+    };
+    generated.set("easiest", by_recall(true));
+    generated.set("hardest", by_recall(false));
+    generated.set(
+        "recall_table",
+        format!(
+            "| class |{}\n|---|{}\n| recall |{}",
+            (0..10).map(|c| format!(" {c} |")).collect::<String>(),
+            "---:|".repeat(10),
+            cells.concat()
+        ),
+    );
+    let recall_list: Vec<String> =
+        recalls.iter().enumerate().map(|(c, r)| format!("{c}: {:.1}", r.unwrap_or(0.0))).collect();
+    println!("RESULT recall per class: {}", recall_list.join(", "));
 }
 
 /// conv2's 20 maps of one digit, as they are, after element-wise dropout and after `Dropout2d`.

@@ -7,6 +7,7 @@
 //! The committed figures are this command's output; none is drawn by hand.
 
 mod basics;
+mod generated;
 mod lenet;
 
 use std::path::PathBuf;

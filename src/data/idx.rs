@@ -118,11 +118,15 @@ pub fn decompress(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
     unpacked.reserve(usize::try_from(rest).unwrap_or(0));
     (&mut stream).take(rest + 1).read_to_end(&mut unpacked).map_err(corrupt)?;
     if unpacked.len() as u64 > limit {
+        let bound = if limit == MAX_UNPACKED_BYTES {
+            format!("the {MAX_UNPACKED_BYTES}-byte ceiling for an IDX file")
+        } else {
+            format!("the {limit} bytes its IDX header promises")
+        };
         return Err(Error::bad_data(
             path,
             format!(
-                "the gzip stream unpacks to more than the {limit} bytes its IDX header promises (or \
-                 the {MAX_UNPACKED_BYTES}-byte ceiling): a damaged file or a decompression bomb; \
+                "the gzip stream unpacks to more than {bound}: a damaged file or a decompression bomb; \
                  download the file again"
             ),
         ));
@@ -378,6 +382,23 @@ mod tests {
 
     fn p(name: &str) -> PathBuf {
         PathBuf::from(name)
+    }
+
+    #[test]
+    fn gzip_stops_at_what_the_header_promises() {
+        // Two labels, as promised: fine.
+        let honest = gzip(&labels_bytes(&[3, 4]));
+        assert_eq!(parse_labels(&p("l.gz"), honest).unwrap(), vec![3, 4]);
+        // The same header followed by a megabyte: refused after reading one byte past the promise.
+        let mut long = labels_bytes(&[3, 4]);
+        long.extend(vec![0u8; 1 << 20]);
+        let err = message(parse_labels(&p("l.gz"), gzip(&long)).unwrap_err());
+        assert!(err.contains("unpacks to more than the 10 bytes its IDX header promises"), "{err}");
+        // A header promising more than the ceiling is held to the ceiling.
+        let huge =
+            [IMAGES_MAGIC, 100_000_000, 28, 28].iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
+        assert_eq!(promised_len(&huge), Some(16 + 100_000_000 * 784));
+        assert_eq!(promised_len(b"\x00\x00"), None);
     }
 
     #[test]
