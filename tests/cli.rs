@@ -438,6 +438,7 @@ fn export_web_writes_the_checkpoints_numbers_and_says_what_went_wrong() {
 }
 
 /// Runs `lenet-tutor` and returns its stderr, exit status and peak memory (max RSS, in MiB).
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which also reports its peak memory
 fn run_measuring_memory(args: &[&str], cwd: &std::path::Path) -> (String, i32, f64) {
     use std::io::Read;
     let mut child = common::lenet_tutor_command(args, cwd)
