@@ -1,6 +1,9 @@
 //! The fit loop end to end on a slice of the bundled sample: reproducibility, resume, budget and
 //! divergence detection.
 
+mod common;
+
+use common::{TestResult, bits};
 use lenet_tutor::data::{self, DataOptions, Dataset, DatasetName, Splits};
 use lenet_tutor::ops::ConvImpl;
 use lenet_tutor::train::{Output, Phase, TrainConfig, Trainer};
@@ -48,35 +51,48 @@ fn training_lowers_the_loss() {
 }
 
 #[test]
-fn resuming_from_a_checkpoint_continues_the_same_run() {
+fn resuming_from_a_checkpoint_continues_the_same_run() -> TestResult {
+    // 4 epochs straight, against 2 epochs, a checkpoint, and 2 more resumed by a caller whose own
+    // settings say otherwise (the bug this guards: resume used the caller's lr and momentum).
     let (train, test) = small_sample();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir()?;
     let path = dir.path().join("ckpt.safetensors");
-    let cfg = TrainConfig { momentum: 0.5, ..config(2) };
+    let cfg = TrainConfig { momentum: 0.9, lr: 0.02, batch_size: 16, seed: 5, ..config(4) };
 
-    let mut straight = Trainer::new(cfg.clone(), &Device::Cpu).unwrap();
-    straight.run(&train, &test).unwrap();
+    let mut straight = Trainer::new(cfg.clone(), &Device::Cpu)?;
+    straight.run(&train, &test)?;
 
     let mut first =
-        Trainer::new(TrainConfig { epochs: 1, save: Some(path.clone()), ..cfg.clone() }, &Device::Cpu)
-            .unwrap();
-    first.run(&train, &test).unwrap();
-    let mut resumed = Trainer::resume(&path, cfg, &Device::Cpu).unwrap();
-    assert_eq!(resumed.epochs_done(), 1);
-    resumed.run(&train, &test).unwrap();
-    assert_eq!(resumed.history, {
-        let mut h = straight.history.clone();
-        // Seconds differ from run to run; compare everything else.
-        for (s, r) in h
+        Trainer::new(TrainConfig { epochs: 2, save: Some(path.clone()), ..cfg.clone() }, &Device::Cpu)?;
+    first.run(&train, &test)?;
+    let other = TrainConfig { lr: 0.5, momentum: 0.0, batch_size: 64, seed: 99, ..cfg.clone() };
+    let mut resumed = Trainer::resume(&path, other, &Device::Cpu)?;
+    assert_eq!(resumed.epochs_done(), 2);
+    assert_eq!(
+        (resumed.config.lr, resumed.config.momentum),
+        (0.02, 0.9),
+        "the run's settings, not the caller's"
+    );
+    assert_eq!((resumed.config.batch_size, resumed.config.seed), (16, 5));
+    resumed.run(&train, &test)?;
+
+    for ((name, a), (_, b)) in straight.model.named_vars().iter().zip(resumed.model.named_vars()) {
+        assert_eq!(bits(a.as_tensor()), bits(b.as_tensor()), "{name}");
+    }
+    for (a, b) in straight.optimizer.velocity().iter().zip(resumed.optimizer.velocity()) {
+        assert_eq!(bits(a.as_ref().unwrap()), bits(b.as_ref().unwrap()), "velocity");
+    }
+    // The history too, but for the seconds each epoch took.
+    let counts = |t: &Trainer| -> Vec<(usize, u32, usize, usize)> {
+        t.history
             .training
-            .iter_mut()
-            .chain(h.validation.iter_mut())
-            .zip(resumed.history.training.iter().chain(resumed.history.validation.iter()))
-        {
-            s.seconds = r.seconds;
-        }
-        h
-    });
+            .iter()
+            .chain(&t.history.validation)
+            .map(|s| (s.epoch, s.loss.to_bits(), s.correct, s.total))
+            .collect()
+    };
+    assert_eq!(counts(&straight), counts(&resumed));
+    Ok(())
 }
 
 #[test]
