@@ -29,9 +29,9 @@ use crate::model::{LeNet, PARAMETERS};
 use crate::train::checkpoint;
 
 /// The `format` metadata value of a web model file.
-pub const FORMAT: &str = "lenet-tutor-web";
+pub(crate) const FORMAT: &str = "lenet-tutor-web";
 /// The `format_version` this crate writes and reads.
-pub const FORMAT_VERSION: &str = "1";
+pub(crate) const FORMAT_VERSION: &str = "1";
 /// The file `export-web` writes into its output directory.
 pub const MODEL_FILE: &str = "lenet-web.safetensors";
 /// The test vectors `export-web --test-vectors N` writes next to it.

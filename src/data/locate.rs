@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 pub const DATA_ENV: &str = "LENET_TUTOR_DATA";
 
 /// Where Debian's package `dataset-fashion-mnist` puts the four gzip files.
-pub const DEBIAN_FASHION_DIR: &str = "/usr/share/datasets/fashion-mnist";
+pub(crate) const DEBIAN_FASHION_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
 /// Where to look for data files and whether downloading is allowed.
 #[derive(Debug, Clone)]

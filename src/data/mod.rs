@@ -42,5 +42,5 @@ mod preprocess;
 pub use catalog::{DatasetName, FileSpec, MIRRORS_ENV, mirrors};
 pub use dataset::{Dataset, Splits};
 pub use loader::{Batch, Loader, images_tensor, normalize_pixel};
-pub use locate::{DATA_ENV, DEBIAN_FASHION_DIR, DataOptions, cache_dir, load, load_test};
+pub use locate::{DATA_ENV, DataOptions, cache_dir, load, load_test};
 pub use preprocess::{decode_picture, digit_from_image, digit_from_picture};

@@ -98,11 +98,6 @@ impl<M: Classifier> Trainer<M> {
         self.epochs_done
     }
 
-    /// The device the run's batches go to.
-    pub fn device(&self) -> &Device {
-        &self.device
-    }
-
     /// Trains until `config.epochs` or the budget, validating after each epoch; with `config.save`,
     /// writes a checkpoint after each epoch ([`Trainer::save`]).
     ///
