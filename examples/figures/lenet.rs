@@ -93,7 +93,7 @@ pub fn write(out: &Path) -> Result<()> {
         ch07.set(&format!("feature_maps_{k}_zeros"), zeros.join(", "));
         ch07.set(
             &format!("feature_maps_{k}_prediction"),
-            format!("a {} (label {}), with probability {p:.4}", best, splits.test.label(index)),
+            format!("{best} (the label is {}), with probability {p:.4}", splits.test.label(index)),
         );
         save(out, &format!("ch07-feature-maps-{k}.png"), viz::feature_maps(model, &image)?)?;
     }
