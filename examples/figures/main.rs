@@ -9,6 +9,8 @@
 mod basics;
 mod generated;
 mod lenet;
+mod receptive;
+mod signals;
 
 use std::path::PathBuf;
 
@@ -20,15 +22,23 @@ fn main() {
         std::fs::create_dir_all(&out).map_err(|e| lenet_tutor::Error::io(&out, e)).and_then(|()| match which
             .as_str()
         {
-            "basics" => basics::write(&out),
+            "basics" => basics::write(&out).and_then(|()| extra(&out)),
             "lenet" => lenet::write(&out),
-            "all" => basics::write(&out).and_then(|()| lenet::write(&out)),
+            "extra" => extra(&out),
+            "all" => basics::write(&out).and_then(|()| extra(&out)).and_then(|()| lenet::write(&out)),
             other => Err(lenet_tutor::Error::InvalidArgument(format!(
-                "unknown figure set `{other}`; use basics, lenet or all"
+                "unknown figure set `{other}`; use basics, extra, lenet or all"
             ))),
         });
     if let Err(e) = result {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
+}
+
+/// The figures of the sections that came after the first edition of each chapter (no training).
+fn extra(out: &std::path::Path) -> lenet_tutor::Result<()> {
+    let device = lenet_tutor::device::auto();
+    receptive::write(out, &device)?;
+    signals::write(out, &device)
 }

@@ -31,6 +31,7 @@
 
 pub(crate) mod args;
 mod by_hand;
+pub mod conv1d;
 pub mod kernels;
 mod size;
 mod window;

@@ -1,0 +1,1 @@
+//! Learning a kernel: recover a known edge kernel from image/output pairs with autograd and SGD.

@@ -1,0 +1,1 @@
+//! Neighbouring pixels measured on MNIST: correlation against distance (chapter "The FC layer").

@@ -1,0 +1,1 @@
+//! The receptive field: which input pixels one unit of a layer sees (chapter "The conv layer").
