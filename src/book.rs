@@ -24,5 +24,7 @@ pub mod ch08_making_lenet_fast {}
 pub mod appendix_cheatsheet {}
 #[doc = include_str!("../book/src/appendix-glossary.md")]
 pub mod appendix_glossary {}
+#[doc = include_str!("../book/src/appendix-under-the-hood.md")]
+pub mod appendix_under_the_hood {}
 #[doc = include_str!("../book/src/bench-results.md")]
 pub mod bench_results {}

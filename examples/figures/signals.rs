@@ -1,9 +1,113 @@
 //! Figures of a 1-D convolution, colour channels and neighbouring pixels (chapters 1, 2 and 4).
+//!
+//! Each one repeats the computation of its chapter's listing (same signal, same picture, same digits)
+//! and draws the result with the crate's own plotting: `conv::conv1d::signals_svg`, `viz::MapGrid` and
+//! `experiments::neighbours::correlation_svg`.
 
 use std::path::Path;
 
-use lenet_tutor::{Device, Result};
+use lenet_tutor::conv::conv1d::{conv1d, noisy_pulse, signals_svg};
+use lenet_tutor::conv::{conv2d, conv2d_single, kernels};
+use lenet_tutor::data::{self, DataOptions, DatasetName};
+use lenet_tutor::experiments::neighbours::{
+    correlation_svg, pixel_correlation, pixel_correlation_by_distance,
+};
+use lenet_tutor::experiments::{permute_pixels, pixel_permutation};
+use lenet_tutor::viz::{ColorMap, Figure, MapGrid, Normalization};
+use lenet_tutor::{Device, Result, Tensor};
 
-pub fn write(_out: &Path, _device: &Device) -> Result<()> {
+pub fn write(out: &Path, device: &Device) -> Result<()> {
+    ch01_conv1d(out, device)?;
+    ch02_colour(out, device)?;
+    ch04_neighbours(out)
+}
+
+/// Saves `figure` as `out/name` and says so.
+fn save(figure: Figure, out: &Path, name: &str) -> Result<()> {
+    figure.save(out.join(name))?;
+    println!("wrote {name} ({}×{})", figure.width(), figure.height());
     Ok(())
+}
+
+/// Chapter 1, "One dimension: a signal": the noisy pulse, its edges and its smoothed version.
+fn ch01_conv1d(out: &Path, device: &Device) -> Result<()> {
+    let signal = noisy_pulse(100, 30, 70, 0.2, 1, device)?;
+    let difference = Tensor::new(&[-1f32, 0., 1.], device)?;
+    let average = Tensor::new(&[0.2f32; 5], device)?;
+    let edges = conv1d(&signal, &difference, 1, 1)?;
+    let smooth = conv1d(&signal, &average, 2, 1)?;
+    let figure = signals_svg(&[
+        ("signal: a noisy pulse (generated, seed 1)", &signal),
+        ("kernel [-1, 0, 1]: next sample minus previous", &edges),
+        ("kernel [0.2, 0.2, 0.2, 0.2, 0.2]: average of 5", &smooth),
+    ])?;
+    save(figure, out, "ch01-conv1d.svg")
+}
+
+/// Chapter 2, "A colour picture, slice by slice": the generated picture's three channels, and the
+/// luminance-weighted `sobel_x` kernel's three slice convolutions with their sum.
+fn ch02_colour(out: &Path, device: &Device) -> Result<()> {
+    let (height, width) = (14, 47);
+    let colours = [[1f32, 0., 0.], [0., 1., 0.], [0., 0., 1.], [1., 1., 1.]];
+    let mut pixels = vec![0f32; 3 * height * width];
+    for (i, rgb) in colours.iter().enumerate() {
+        for (c, &value) in rgb.iter().enumerate() {
+            for y in 3..11 {
+                for x in 3 + 11 * i..11 + 11 * i {
+                    pixels[(c * height + y) * width + x] = value;
+                }
+            }
+        }
+    }
+    let picture = Tensor::from_vec(pixels, (3, height, width), device)?;
+    let sobel_x = kernels::sobel_x(device)?;
+    let kernel =
+        Tensor::stack(&[(&sobel_x * 0.299)?, (&sobel_x * 0.587)?, (&sobel_x * 0.114)?], 0)?.unsqueeze(0)?;
+    let map = conv2d(&picture, &kernel, None, 1, 1)?.squeeze(0)?;
+    let mut slices = Vec::new();
+    for c in 0..3 {
+        slices.push(conv2d_single(&picture.get(c)?, &kernel.get(0)?.get(c)?, 1, 1)?);
+    }
+
+    let figure = MapGrid::new(&picture)?
+        .normalization(Normalization::Shared)
+        .labels(["red channel", "green channel", "blue channel"])
+        .scale(4)
+        .title("The generated picture [3, 14, 47], channel by channel (black 0, white 1)")
+        .render()?;
+    save(figure, out, "ch02-colour-picture.png")?;
+
+    let figure = MapGrid::new(&Tensor::stack(&[&slices[0], &slices[1], &slices[2], &map], 0)?)?
+        .color_map(ColorMap::Diverging)
+        .normalization(Normalization::Shared)
+        .columns(2)
+        .labels([
+            "red channel * red slice (0.299 sobel_x)",
+            "green channel * green slice (0.587 sobel_x)",
+            "blue channel * blue slice (0.114 sobel_x)",
+            "sum of the three = the activation map",
+        ])
+        .scale(6)
+        .title("One kernel [1, 3, 3, 3] on a colour picture: three slices, one sum")
+        .render()?;
+    save(figure, out, "ch02-colour-channels.png")
+}
+
+/// Chapter 4, "Nearby pixels are alike: measured": correlation against distance on the 8,000 training
+/// digits, across, down, and across after the shuffle.
+fn ch04_neighbours(out: &Path) -> Result<()> {
+    let splits = data::load(DatasetName::MnistSample, &DataOptions::default())?;
+    let horizontal = pixel_correlation_by_distance(&splits.train, 14)?;
+    let shuffled = permute_pixels(&splits.train, &pixel_permutation(784, 1))?;
+    // As in the notebook's figure cell.
+    let vertical = (1..=14)
+        .map(|d| Ok((d, pixel_correlation(&splits.train, d, 0)?)))
+        .collect::<lenet_tutor::Result<Vec<(usize, f32)>>>()?;
+    let shuffled_by_distance = pixel_correlation_by_distance(&shuffled, 14)?;
+    let figure = correlation_svg(&[
+        ("horizontal (d columns apart)", &horizontal),
+        ("vertical (d rows apart)", &vertical),
+        ("horizontal, shuffled pixels", &shuffled_by_distance),
+    ])?;
+    save(figure, out, "ch04-neighbours.svg")
 }

@@ -1,9 +1,11 @@
-//! Exercises of chapter 5, "Pooling": global max pooling, what max pooling forgets, and average pooling
-//! written as a convolution.
+//! Exercises of chapter 5, "Pooling": global max pooling, what max pooling forgets, average pooling
+//! written as a convolution, and the learning rate of a learned kernel.
 
-use lenet_tutor::conv::conv2d;
+use lenet_tutor::conv::{conv2d, kernels};
+use lenet_tutor::data::{self, DataOptions, DatasetName};
+use lenet_tutor::experiments::learn_kernel::learn_kernel;
 use lenet_tutor::pool::{avg_pool2d, max_pool2d};
-use lenet_tutor::{DType, Device, Result, Tensor};
+use lenet_tutor::{DType, Device, Error, Result, Tensor};
 
 // ANCHOR: global_max_pool
 /// The largest value of each map of `maps` `[C, H, H]`: one window as large as the map → `[C]`.
@@ -84,3 +86,28 @@ fn average_pooling_is_a_convolution_with_fixed_kernels() {
         assert!(diff.to_dtype(DType::F32).unwrap().to_scalar::<f32>().unwrap() < 1e-5, "{dims:?}, k = {k}");
     }
 }
+
+// ANCHOR: learning_rate
+/// How far the kernel learned from the first 8 training digits, in `steps` steps of SGD with
+/// learning rate `lr`, is from Sobel x, the kernel that made the targets: its largest weight difference.
+pub fn distance_from_sobel_x(lr: f64, steps: usize, device: &Device) -> Result<f32> {
+    let splits = data::load(DatasetName::MnistSample, &DataOptions::default())?;
+    let bytes = &splits.train.images()[..8 * 784];
+    let images = (Tensor::from_slice(bytes, (8, 1, 28, 28), device)?.to_dtype(DType::F32)? / 255.0)?;
+    let sobel_x = kernels::sobel_x(device)?;
+    let targets = images.conv2d(&sobel_x.reshape((1, 1, 3, 3))?, 0, 1, 1, 1)?;
+    let learned = learn_kernel(&images, &targets, 3, steps, lr)?;
+    Ok((learned.kernel - sobel_x)?.abs()?.max_all()?.to_scalar::<f32>()?)
+}
+
+#[test]
+fn larger_steps_learn_faster_until_they_overshoot() {
+    let device = lenet_tutor::device::auto();
+    let half = distance_from_sobel_x(0.5, 400, &device).unwrap();
+    let one = distance_from_sobel_x(1.0, 400, &device).unwrap();
+    assert!(half > 0.01 && one < 0.005, "lr 0.5: {half}, lr 1: {one}");
+    // With 1.5 every step overshoots by more than the last, until the loss is no longer a number.
+    let too_large = distance_from_sobel_x(1.5, 400, &device).unwrap_err();
+    assert!(matches!(too_large, Error::InvalidArgument(_)) && too_large.to_string().contains("too large"));
+}
+// ANCHOR_END: learning_rate
