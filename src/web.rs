@@ -93,7 +93,36 @@ pub fn write(model: &LeNet, dataset: DatasetName, provenance: &Value, path: &Pat
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
+    // The header's metadata comes out in hash-map order, different on every run: leave a file with
+    // the same tensors and metadata alone, so that rerunning the figures does not churn the book.
+    if std::fs::read(path).is_ok_and(|old| same_content(&old, &bytes)) {
+        return Ok(());
+    }
     std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+/// Whether two safetensors files hold the same metadata and the same tensors, whatever the order.
+fn same_content(a: &[u8], b: &[u8]) -> bool {
+    let (Ok(ta), Ok(tb)) =
+        (safetensors::SafeTensors::deserialize(a), safetensors::SafeTensors::deserialize(b))
+    else {
+        return false;
+    };
+    let (Ok((_, ma)), Ok((_, mb))) =
+        (safetensors::SafeTensors::read_metadata(a), safetensors::SafeTensors::read_metadata(b))
+    else {
+        return false;
+    };
+    let mut names = ta.names();
+    names.sort();
+    let mut other = tb.names();
+    other.sort();
+    ma.metadata() == mb.metadata()
+        && names == other
+        && names.iter().all(|n| match (ta.tensor(n), tb.tensor(n)) {
+            (Ok(x), Ok(y)) => x.dtype() == y.dtype() && x.shape() == y.shape() && x.data() == y.data(),
+            _ => false,
+        })
 }
 
 /// Reads a web model file from its bytes; `path` names it in errors. Anything that is not a web
@@ -232,6 +261,10 @@ mod tests {
                 "{name}"
             );
         }
+        // Writing the same model again leaves the file as it is (its bytes would differ in order).
+        let before = std::fs::read(&path).unwrap();
+        write(&model, DatasetName::FashionMnist, &provenance, &path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), before);
         // The same file is a model file for every command that reads one.
         assert_eq!(LeNet::load(&path, &Device::Cpu).unwrap().num_parameters(), 21_840);
     }
