@@ -17,7 +17,6 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::fd::AsRawFd;
 
 use regex::Regex;
 
@@ -39,23 +38,13 @@ pub struct OutputCheck {
 pub fn check(chapter: &'static str, label: &'static str, varies: &[&str]) -> OutputCheck {
     let varies = varies.iter().map(|p| Regex::new(p).expect("a `varies` pattern of the book")).collect();
     let file = tempfile::tempfile().expect("a temporary file for the listing's output");
-    let _ = std::io::stdout().flush();
-    // SAFETY: plain POSIX calls on descriptors this process owns; fd 1 is swapped back in `drop`.
-    let saved_stdout = unsafe { libc::dup(1) };
-    assert!(saved_stdout >= 0, "cannot duplicate standard output");
-    // SAFETY: as above; `file` outlives the redirection (it is dropped after fd 1 is restored).
-    assert!(unsafe { libc::dup2(file.as_raw_fd(), 1) } >= 0, "cannot redirect standard output");
+    let saved_stdout = redirect_stdout(&file);
     OutputCheck { chapter, label, varies, file, saved_stdout }
 }
 
 impl Drop for OutputCheck {
     fn drop(&mut self) {
-        let _ = std::io::stdout().flush();
-        // SAFETY: restores the descriptor saved in `check`, then closes the saved copy.
-        unsafe {
-            libc::dup2(self.saved_stdout, 1);
-            libc::close(self.saved_stdout);
-        }
+        restore_stdout(self.saved_stdout);
         let mut printed = String::new();
         let _ = self.file.rewind();
         let _ = self.file.read_to_string(&mut printed);
@@ -70,6 +59,40 @@ impl Drop for OutputCheck {
         }
     }
 }
+
+/// Sends standard output (fd 1) to `file`; returns a copy of the old descriptor. On systems without
+/// POSIX descriptors nothing is captured and the comparison fails, loudly: the book's checks are run
+/// on Linux and macOS.
+#[cfg(unix)]
+fn redirect_stdout(file: &File) -> i32 {
+    use std::os::fd::AsRawFd;
+    let _ = std::io::stdout().flush();
+    // SAFETY: plain POSIX calls on descriptors this process owns; fd 1 is swapped back in `drop`.
+    let saved = unsafe { libc::dup(1) };
+    assert!(saved >= 0, "cannot duplicate standard output");
+    // SAFETY: as above; `file` outlives the redirection (it is dropped after fd 1 is restored).
+    assert!(unsafe { libc::dup2(file.as_raw_fd(), 1) } >= 0, "cannot redirect standard output");
+    saved
+}
+
+#[cfg(not(unix))]
+fn redirect_stdout(_file: &File) -> i32 {
+    -1
+}
+
+/// Puts back the standard output saved by [`redirect_stdout`].
+#[cfg(unix)]
+fn restore_stdout(saved: i32) {
+    let _ = std::io::stdout().flush();
+    // SAFETY: restores the descriptor saved in `redirect_stdout`, then closes the saved copy.
+    unsafe {
+        libc::dup2(saved, 1);
+        libc::close(saved);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_stdout(_saved: i32) {}
 
 /// Compares `printed` with the output block after the listing labelled `label` in `markdown`.
 /// The error is a readable diff naming the chapter and the listing.
