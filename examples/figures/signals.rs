@@ -1,18 +1,19 @@
 //! Figures of a 1-D convolution, colour channels and neighbouring pixels (chapters 1, 2 and 4).
 //!
 //! Each one repeats the computation of its chapter's listing (same signal, same picture, same digits)
-//! and draws the result with the crate's own plotting: `conv::conv1d::signals_svg`, `viz::MapGrid` and
+//! and draws the result with the crate's own plotting: `viz::signals_svg`, `viz::MapGrid` and
 //! `experiments::neighbours::correlation_svg`.
 
 use std::path::Path;
 
-use lenet_tutor::conv::conv1d::{conv1d, noisy_pulse, signals_svg};
+use lenet_tutor::conv::conv1d::{conv1d, noisy_pulse};
 use lenet_tutor::conv::{conv2d, conv2d_single, kernels};
 use lenet_tutor::data::{self, DataOptions, DatasetName};
 use lenet_tutor::experiments::neighbours::{
     correlation_svg, pixel_correlation, pixel_correlation_by_distance,
 };
 use lenet_tutor::experiments::{permute_pixels, pixel_permutation};
+use lenet_tutor::viz::signals_svg;
 use lenet_tutor::viz::{ColorMap, Figure, MapGrid, Normalization};
 use lenet_tutor::{Device, Result, Tensor};
 

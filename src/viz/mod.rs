@@ -26,6 +26,7 @@ mod grid;
 mod layers;
 mod mistakes;
 pub mod report;
+mod signals;
 
 pub use colormap::{ColorMap, Normalization};
 pub use confusion::Confusion;
@@ -36,6 +37,7 @@ pub use figure::Figure;
 pub use grid::MapGrid;
 pub use layers::{Activations, feature_maps};
 pub use mistakes::mistakes_grid_from_bytes;
+pub use signals::{signals_png, signals_svg};
 
 use std::sync::Once;
 
