@@ -17,7 +17,7 @@ use plotters::prelude::*;
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::viz::{FONT_FAMILY, Figure, figure_error, render_png, render_svg};
+use crate::viz::{FONT_FAMILY, Figure, LINE_COLORS, draw_legend, figure_error, render_png, render_svg};
 
 /// The Pearson correlation of pixel `(r, c)` with pixel `(r + dy, c + dx)`, over every image of
 /// `dataset` and every position where both pixels are inside the image.
@@ -108,9 +108,6 @@ pub fn pixel_correlation_by_distance(dataset: &Dataset, max_distance: usize) -> 
 
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 360;
-/// One colour per line, cycling (matplotlib's first four).
-const LINE_COLORS: [RGBColor; 4] =
-    [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40)];
 
 /// Correlation against distance as an SVG figure (640×360): one line per `(name, points)`, the
 /// points `(distance, correlation)` as [`pixel_correlation_by_distance`] returns them, with a legend.
@@ -180,14 +177,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, lines: &[(&str, &[(us
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT_FAMILY, 13))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .draw()
-        .map_err(figure_error)
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 #[cfg(test)]

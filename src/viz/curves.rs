@@ -7,15 +7,15 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{FONT_FAMILY, Figure, figure_error, render_png, render_svg};
+use super::{FONT_FAMILY, Figure, LINE_COLORS, draw_legend, figure_error, render_png, render_svg};
 use crate::error::{Error, Result};
 use crate::train::{History, Phase};
 
 const WIDTH: u32 = 900;
 const HEIGHT: u32 = 360;
 /// Training in blue, validation in orange (matplotlib's first two colours, as in the notes' plots).
-const TRAINING_COLOR: RGBColor = RGBColor(31, 119, 180);
-const VALIDATION_COLOR: RGBColor = RGBColor(255, 127, 14);
+const TRAINING_COLOR: RGBColor = LINE_COLORS[0];
+const VALIDATION_COLOR: RGBColor = LINE_COLORS[1];
 
 /// The learning curves of `history` as an SVG figure (900×360): loss and accuracy (%) per epoch,
 /// training and validation. Errors if no epoch was recorded.
@@ -146,14 +146,7 @@ fn draw_panel<DB: DrawingBackend>(
         Measure::Loss => SeriesLabelPosition::UpperRight,
         Measure::Accuracy => SeriesLabelPosition::LowerRight,
     };
-    chart
-        .configure_series_labels()
-        .position(position)
-        .label_font((FONT_FAMILY, 13))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .draw()
-        .map_err(figure_error)
+    draw_legend(&mut chart, position)
 }
 
 #[cfg(test)]

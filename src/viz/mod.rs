@@ -43,7 +43,8 @@ use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::{
-    BitMapBackend, Color, DrawingArea, IntoDrawingArea, IntoFont, RGBColor, SVGBackend, TextStyle,
+    BitMapBackend, Color, DrawingArea, DrawingBackend, IntoDrawingArea, IntoFont, RGBColor, SVGBackend,
+    TextStyle, WHITE,
 };
 use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -73,6 +74,26 @@ pub(crate) fn ensure_font() {
 }
 
 /// Turns a `plotters` drawing error into the crate's [`Error::Figure`].
+/// The line colours of the crate's plots, in order (matplotlib's first four): training and
+/// validation curves, a signal's panels, the correlation lines.
+pub(crate) const LINE_COLORS: [RGBColor; 4] =
+    [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40)];
+
+/// Draws the legend of `chart`'s labelled series at `position`, in the plots' one style.
+pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut plotters::chart::ChartContext<'a, DB, CT>,
+    position: plotters::chart::SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT_FAMILY, 13))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .draw()
+        .map_err(figure_error)
+}
+
 pub(crate) fn figure_error(error: impl std::fmt::Display) -> Error {
     Error::Figure(error.to_string())
 }

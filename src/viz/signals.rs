@@ -5,16 +5,13 @@ use candle_core::Tensor;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{FONT_FAMILY, Figure, figure_error, render_png, render_svg};
+use super::{FONT_FAMILY, Figure, LINE_COLORS, figure_error, render_png, render_svg};
 use crate::conv::args::{dims_of_rank, values};
 use crate::error::{Error, Result};
 
 /// Size of the signal figures: this wide, and this tall per panel.
 const WIDTH: u32 = 760;
 const PANEL_HEIGHT: u32 = 150;
-/// One colour per panel, cycling (matplotlib's first four).
-const PANEL_COLORS: [RGBColor; 4] =
-    [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40)];
 
 /// Signals `[L]` as an SVG figure: one panel per `(name, signal)`, stacked top to bottom, all on the
 /// same sample axis (sample index 0 at the left), each with its own value axis. The signals may have
@@ -59,7 +56,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, panels: &[(String, Ve
     let longest = panels.iter().map(|(_, samples)| samples.len()).max().unwrap_or(1);
     let areas = root.split_evenly((panels.len(), 1));
     for (index, (area, (name, samples))) in areas.iter().zip(panels).enumerate() {
-        let color = PANEL_COLORS[index % PANEL_COLORS.len()];
+        let color = LINE_COLORS[index % LINE_COLORS.len()];
         draw_panel(area, name, samples, longest, color, index + 1 == panels.len())?;
     }
     Ok(())
