@@ -5,7 +5,10 @@
 //! cargo run --release --example bench_lenet -- --dataset fashion-mnist --batch-size 64 --threads 2
 //! ```
 //! `--epochs N` trains longer (accuracy comparisons), `--seed N` changes the initial weights, the
-//! shuffling and the dropout masks, `--test-only` times the inference alone.
+//! shuffling and the dropout masks, `--test-only` times the inference alone, `--conv
+//! fast|unfused|candle` picks the ops (`ConvImpl`). Each line also says which SIMD kernels the
+//! matrix products could use (`"gemm":"avx512"` when the crate was built with its `avx512` feature,
+//! the default, on a CPU that has AVX-512).
 //! `scripts/bench/run` runs it beside the PyTorch reference and prints the ratios.
 
 use std::time::Instant;
@@ -68,8 +71,9 @@ fn parse_args() -> Result<Args> {
             "--conv" => {
                 args.conv_impl = match value.as_str() {
                     "fast" => ConvImpl::Fast,
+                    "unfused" => ConvImpl::Unfused,
                     "candle" => ConvImpl::Candle,
-                    _ => return Err(bad("--conv fast|candle")),
+                    _ => return Err(bad("--conv fast|unfused|candle")),
                 }
             }
             other => return Err(bad(&format!("unknown argument {other}"))),
@@ -77,6 +81,27 @@ fn parse_args() -> Result<Args> {
         i += 2;
     }
     Ok(args)
+}
+
+/// The widest SIMD kernels the `gemm` crate (this crate's ops and candle's matmul) runs here:
+/// AVX-512 needs both the CPU and the crate's `avx512` feature (gemm's `x86-v4`).
+fn gemm_kernels() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // What gemm's x86-v4 kernels need (pulp's `V4`).
+        let cpu_has_avx512 = std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512cd")
+            && std::is_x86_feature_detected!("avx512dq")
+            && std::is_x86_feature_detected!("avx512vl");
+        if cpu_has_avx512 && cfg!(feature = "avx512") {
+            return "avx512";
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            return "avx2";
+        }
+    }
+    "other"
 }
 
 fn main() {
@@ -100,8 +125,10 @@ fn run() -> Result<()> {
     let mut options = FitOptions { output: Output::Quiet, ..FitOptions::default() };
     let conv = match args.conv_impl {
         ConvImpl::Fast => "fast",
+        ConvImpl::Unfused => "unfused",
         ConvImpl::Candle => "candle",
     };
+    let gemm = gemm_kernels();
     for epoch in 1..=args.epochs {
         // Dropout masks seeded per epoch, as `lenet-tutor train` (the `Trainer`) does: the same seed
         // gives the CLI's numbers.
@@ -124,7 +151,7 @@ fn run() -> Result<()> {
                 continue;
             }
             println!(
-                "{{\"impl\":\"candle-{conv}\",\"phase\":\"{phase}\",\"epoch\":{epoch},\"batch\":{batch},\"threads\":{},\"seconds\":{seconds:.4},\"images\":{images},\"accuracy\":{acc:.2},\"dataset\":\"{}\"}}",
+                "{{\"impl\":\"candle-{conv}\",\"phase\":\"{phase}\",\"epoch\":{epoch},\"batch\":{batch},\"threads\":{},\"seconds\":{seconds:.4},\"images\":{images},\"accuracy\":{acc:.2},\"dataset\":\"{}\",\"gemm\":\"{gemm}\"}}",
                 args.threads, args.dataset
             );
         }

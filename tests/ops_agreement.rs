@@ -268,6 +268,148 @@ fn max_pool2d_relu_breaks_ties_like_the_candle_path() {
     assert!(nonzero.to_scalar::<f32>().unwrap() <= (2 * 3 * 4 * 5) as f32);
 }
 
+#[test]
+fn fused_conv_pool_relu_agrees_with_candle_on_random_shapes() {
+    // `conv2d_max_pool2d_relu_fast` against candle's conv2d followed by the candle path's pooling:
+    // output and the gradients of x, weight and bias, for random shapes, windows 1–3, with and
+    // without bias, and batches big enough to be cut into several groups of images (one with a
+    // smaller last group).
+    let mut rng = seeded(21);
+    let mut cases: Vec<(Case, usize)> = Vec::new();
+    while cases.len() < 30 {
+        let case = Case::random_candle_can_differentiate(&mut rng);
+        let pool = rng.random_range(1..=3);
+        let [_, _, out_h, out_w] = case.out_dims();
+        if out_h >= pool && out_w >= pool {
+            cases.push((case, pool));
+        }
+    }
+    // LeNet's conv1 at a batch that the op cuts into groups of images (the last one smaller).
+    cases.push((
+        Case {
+            batch: 41,
+            channels: 1,
+            kernels: 10,
+            height: 28,
+            width: 28,
+            kernel_h: 5,
+            kernel_w: 5,
+            padding: 0,
+            stride: 1,
+            with_bias: true,
+        },
+        2,
+    ));
+    for (i, (case, pool)) in cases.iter().enumerate() {
+        let [b, k, out_h, out_w] = case.out_dims();
+        let [x, w, bias, _] = case.tensors(&mut rng);
+        let r = random_tensor(&[b, k, out_h / pool, out_w / pool], 1.0, &mut rng);
+        let mut results = Vec::new();
+        for imp in [ConvImpl::Fast, ConvImpl::Candle] {
+            let (x, w, bias) = (
+                Var::from_tensor(&x).unwrap(),
+                Var::from_tensor(&w).unwrap(),
+                Var::from_tensor(&bias).unwrap(),
+            );
+            let bias_t = case.with_bias.then_some(bias.as_tensor());
+            let y = imp
+                .conv2d_max_pool2d_relu(&x, &w, bias_t, case.padding, case.stride, *pool, InputGrad::Needed)
+                .unwrap();
+            let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            let grad_b = grads.get(&bias).cloned();
+            results.push((y, grads.get(&x).unwrap().clone(), grads.get(&w).unwrap().clone(), grad_b));
+        }
+        let (fast, reference) = (&results[0], &results[1]);
+        let what = format!("fused case {i} {case:?} pool {pool}");
+        assert_close(&format!("{what}: output"), &fast.0, &reference.0);
+        assert_close(&format!("{what}: grad x"), &fast.1, &reference.1);
+        // Weight and bias gradients sum over every position of the batch: relative to their size.
+        let scale = |t: &Tensor| t.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap().max(1.0);
+        let rel = |a: &Tensor, b: &Tensor| max_abs_diff(a, b) / scale(b);
+        assert!(rel(&fast.2, &reference.2) <= TOLERANCE, "{what}: grad weight");
+        match (&fast.3, &reference.3) {
+            (Some(a), Some(b)) => assert!(rel(a, b) <= TOLERANCE, "{what}: grad bias"),
+            (None, None) => assert!(!case.with_bias),
+            _ => panic!("{what}: a bias gradient on one side only"),
+        }
+    }
+}
+
+#[test]
+fn fused_conv_pool_relu_skips_the_input_gradient_and_breaks_ties_like_the_candle_path() {
+    // A constant image: every 2×2 window of the convolution's output is a four-way tie (MNIST's
+    // background). The gradient must go to the first maximum on both paths; with InputGrad::Skip
+    // the fused op returns no gradient for x, and the same weight gradient.
+    let mut rng = seeded(23);
+    let x = Tensor::full(0.5f32, (3, 2, 9, 9), &Device::Cpu).unwrap();
+    let w = random_tensor(&[4, 2, 3, 3], 0.5, &mut rng);
+    let bias = random_tensor(&[4], 0.5, &mut rng);
+    let r = random_tensor(&[3, 4, 3, 3], 1.0, &mut rng);
+    let mut weight_grads = Vec::new();
+    for (imp, input_grad) in [
+        (ConvImpl::Fast, InputGrad::Skip),
+        (ConvImpl::Fast, InputGrad::Needed),
+        (ConvImpl::Candle, InputGrad::Needed),
+    ] {
+        let (xv, wv) = (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap());
+        let y = imp.conv2d_max_pool2d_relu(&xv, &wv, Some(&bias), 0, 1, 2, input_grad).unwrap();
+        let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        assert_eq!(grads.get(&xv).is_some(), input_grad == InputGrad::Needed, "{imp:?} {input_grad:?}");
+        weight_grads.push(grads.get(&wv).unwrap().clone());
+    }
+    assert_close("weight gradient, skip vs needed", &weight_grads[0], &weight_grads[1]);
+    assert_close("weight gradient with ties, fast vs candle", &weight_grads[1], &weight_grads[2]);
+}
+
+#[test]
+fn fully_connected_tail_ops_agree_with_candle() {
+    // `linear_relu_fast` and `linear_log_softmax_fast` against candle-nn's Linear followed by relu /
+    // log_softmax: output and the gradients of x, weight and bias, for random sizes (LeNet's among
+    // them), with a random output gradient.
+    let mut rng = seeded(31);
+    let mut sizes: Vec<[usize; 3]> = (0..20)
+        .map(|_| [rng.random_range(1..=70), rng.random_range(1..=40), rng.random_range(1..=12)])
+        .collect();
+    sizes.extend([[64, 320, 50], [64, 50, 10], [1000, 320, 50], [3, 1, 1]]);
+    for (i, &[batch, inputs, outputs]) in sizes.iter().enumerate() {
+        let x = random_tensor(&[batch, inputs], 1.0, &mut rng);
+        let w = random_tensor(&[outputs, inputs], 0.3, &mut rng);
+        let b = random_tensor(&[outputs], 0.3, &mut rng);
+        let r = random_tensor(&[batch, outputs], 1.0, &mut rng);
+        for log_softmax in [false, true] {
+            let mut results = Vec::new();
+            for imp in [ConvImpl::Fast, ConvImpl::Candle] {
+                let (xv, wv, bv) = (
+                    Var::from_tensor(&x).unwrap(),
+                    Var::from_tensor(&w).unwrap(),
+                    Var::from_tensor(&b).unwrap(),
+                );
+                let y = if log_softmax {
+                    imp.linear_log_softmax(&xv, &wv, &bv).unwrap()
+                } else {
+                    imp.linear_relu(&xv, &wv, &bv).unwrap()
+                };
+                let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+                let grad = |v: &Var| grads.get(v).unwrap().clone();
+                results.push([y.clone(), grad(&xv), grad(&wv), grad(&bv)]);
+            }
+            let what = format!("case {i} [{batch},{inputs}]→{outputs}, log_softmax {log_softmax}");
+            for (name, fast, reference) in ["output", "grad x", "grad weight", "grad bias"]
+                .iter()
+                .zip(&results[0])
+                .zip(&results[1])
+                .map(|((n, f), r)| (n, f, r))
+            {
+                assert_eq!(fast.dims(), reference.dims(), "{what}: {name}");
+                // Gradients of weight and bias sum over the batch: relative to their size.
+                let scale = reference.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap().max(1.0);
+                let diff = max_abs_diff(fast, reference) / scale;
+                assert!(diff <= TOLERANCE, "{what}: {name} differs by {diff}");
+            }
+        }
+    }
+}
+
 /// A small LeNet-like net: conv(1→4, 3×3) → pool+relu → conv(4→6, 3×3, pad 1) → pool+relu →
 /// linear(6·3·3 → 3) → cross-entropy. Returns the losses of `steps` SGD steps from fixed weights.
 fn train_small_net(imp: ConvImpl, steps: usize) -> Vec<f32> {
@@ -294,6 +436,41 @@ fn train_small_net(imp: ConvImpl, steps: usize) -> Vec<f32> {
         sgd.backward_step(&loss).unwrap();
     }
     losses
+}
+
+/// [`train_small_net`] with each convolution and its pooling as one op (`conv2d_max_pool2d_relu`).
+fn train_small_net_fused(imp: ConvImpl, steps: usize) -> Vec<f32> {
+    let mut rng = seeded(42);
+    let mut var =
+        |dims: &[usize], scale: f32| Var::from_tensor(&random_tensor(dims, scale, &mut rng)).unwrap();
+    let (w1, b1) = (var(&[4, 1, 3, 3], 0.33), var(&[4], 0.33));
+    let (w2, b2) = (var(&[6, 4, 3, 3], 0.17), var(&[6], 0.17));
+    let (w3, b3) = (var(&[3, 54], 0.14), var(&[3], 0.14));
+    let x = random_tensor(&[8, 1, 14, 14], 1.0, &mut rng);
+    let labels: Vec<u32> = (0..8).map(|_| rng.random_range(0..3)).collect();
+    let labels = Tensor::new(labels.as_slice(), &Device::Cpu).unwrap();
+    let vars = vec![w1.clone(), b1.clone(), w2.clone(), b2.clone(), w3.clone(), b3.clone()];
+    let mut sgd = SGD::new(vars, 0.3).unwrap();
+    let mut losses = Vec::new();
+    for _ in 0..steps {
+        let h = imp.conv2d_max_pool2d_relu(&x, &w1, Some(&b1), 0, 1, 2, InputGrad::Skip).unwrap(); // [8,4,6,6]
+        let h = imp.conv2d_max_pool2d_relu(&h, &w2, Some(&b2), 1, 1, 2, InputGrad::Needed).unwrap(); // [8,6,3,3]
+        let logits = h.flatten_from(1).unwrap().matmul(&w3.t().unwrap()).unwrap().broadcast_add(&b3).unwrap();
+        let loss = candle_nn::loss::cross_entropy(&logits, &labels).unwrap();
+        losses.push(loss.to_scalar::<f32>().unwrap());
+        sgd.backward_step(&loss).unwrap();
+    }
+    losses
+}
+
+#[test]
+fn a_small_conv_net_trains_the_same_with_fused_and_candle_ops() {
+    let fused = train_small_net_fused(ConvImpl::Fast, 30);
+    let reference = train_small_net(ConvImpl::Candle, 30);
+    assert_eq!(train_small_net_fused(ConvImpl::Candle, 30), reference, "the candle path is the same graph");
+    for (step, (a, b)) in fused.iter().zip(&reference).enumerate() {
+        assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "step {step}: fused loss {a}, candle loss {b}");
+    }
 }
 
 #[test]
@@ -337,4 +514,37 @@ fn candles_builtin_max_pool2d_gradient_is_k_squared_too_small() {
     let reduced = windows.max_keepdim(3).unwrap().max_keepdim(1).unwrap().reshape((2, 3, 4, 4)).unwrap();
     let correct = grad_of(reduced);
     assert_close("candle's max_pool2d gradient × 4", &(builtin * 4.0).unwrap(), &correct);
+}
+
+#[test]
+fn lenet_trains_the_same_batch_by_batch_with_fast_and_candle_ops() {
+    // The whole fast path of LeNet (fused convolution + pooling, dropout behind the pooling, the
+    // fully connected tail as two ops) against candle's graph: the same seed, the same batches with
+    // dropout on, and the loss of every one of 25 SGD steps.
+    use lenet_tutor::data::{self, DataOptions, DatasetName, Loader};
+    use lenet_tutor::model::LeNet;
+    use lenet_tutor::train::{Sgd, SgdConfig};
+    use lenet_tutor::{ModuleT, Optimizer as _};
+
+    let splits = data::load(DatasetName::MnistSample, &DataOptions::default()).unwrap();
+    let loader = Loader::new(&splits.train, 32, true, 1, &Device::Cpu).unwrap();
+    let losses = |conv_impl| {
+        let mut model = LeNet::new(1, &Device::Cpu).unwrap();
+        model.set_conv_impl(conv_impl);
+        let mut sgd = Sgd::new(model.vars(), SgdConfig { lr: 0.05, momentum: 0.5 }).unwrap();
+        let mut run = Vec::new();
+        for batch in loader.epoch(1).take(25) {
+            let batch = batch.unwrap();
+            let log_probs = model.forward_t(&batch.images, true).unwrap();
+            let loss = candle_nn::loss::nll(&log_probs, &batch.labels).unwrap();
+            sgd.backward_step(&loss).unwrap();
+            run.push(loss.to_scalar::<f32>().unwrap());
+        }
+        run
+    };
+    let (fast, reference) = (losses(ConvImpl::Fast), losses(ConvImpl::Candle));
+    for (step, (a, b)) in fast.iter().zip(&reference).enumerate() {
+        assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "step {step}: fast loss {a}, candle loss {b}");
+    }
+    assert!(fast[24] < fast[0], "the loss went from {} to {}", fast[0], fast[24]);
 }

@@ -90,6 +90,9 @@ def main() -> None:
     model = Net()
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     common = {"impl": "pytorch", "dataset": args.dataset, "threads": args.threads, "torch": torch.__version__}
+    # Which SIMD kernels PyTorch picked on this CPU ("AVX512", "AVX2", ...) and whether its oneDNN
+    # (mkldnn) convolutions are there: the benchmark table says both.
+    common.update(cpu_capability=torch.backends.cpu.get_cpu_capability(), onednn=torch.backends.mkldnn.is_available())
 
     for epoch in range(1, args.epochs + 1):
         seconds, cpu_seconds, correct = train_epoch(

@@ -204,6 +204,9 @@ impl LeNet {
     /// `train` switches dropout on (`model.train()`) or off (`model.eval()`). Readers call it as
     /// [`ModuleT::forward_t`]; this is the same with the crate's error type.
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if self.conv_impl == ConvImpl::Fast {
+            return self.forward_fused(x, train);
+        }
         let x = self.check_input(x)?;
         let x = self.conv(&self.conv1, &x, true)?; // [B,10,24,24]
         let x = self.pool_relu(&x)?; // [B,10,12,12]
@@ -214,6 +217,29 @@ impl LeNet {
         let x = self.fc1.forward(&x)?.relu()?; // [B,50]
         let x = self.fc2.forward(&x)?; // [B,10]
         Ok(candle_nn::ops::log_softmax(&x, D::Minus1)?)
+    }
+
+    /// The same pass with chapter 8's fused ops ([`ConvImpl::Fast`]): each convolution and the
+    /// pooling after it as one op, and each fully connected layer with what follows it as one op.
+    /// The dropout moves behind the second pooling: it multiplies whole maps by 0 or 1/(1−p) ≥ 0,
+    /// and max and ReLU commute with such a factor, so the numbers are the same (with p = 0.5 the
+    /// factor is 2, exactly).
+    fn forward_fused(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let x = self.check_input(x)?;
+        let x = self.conv_pool_relu(&self.conv1, &x, true)?; // [B,10,12,12]
+        let x = self.conv_pool_relu(&self.conv2, &x, false)?; // [B,20,4,4]
+        let x = self.conv2_drop.forward_t(&x, train)?;
+        let x = x.flatten_from(1)?; // [B,320]
+        let x = self.conv_impl.linear_relu(&x, self.fc1.weight(), self.fc1_bias()?)?; // [B,50]
+        self.conv_impl.linear_log_softmax(&x, self.fc2.weight(), self.fc2_bias()?) // [B,10]
+    }
+
+    fn fc1_bias(&self) -> Result<&Tensor> {
+        self.fc1.bias().ok_or_else(|| Error::Shape("LeNet's fc1 has no bias".into()))
+    }
+
+    fn fc2_bias(&self) -> Result<&Tensor> {
+        self.fc2.bias().ok_or_else(|| Error::Shape("LeNet's fc2 has no bias".into()))
     }
 
     /// One forward pass in evaluation mode, keeping every intermediate tensor.
@@ -244,6 +270,12 @@ impl LeNet {
         // conv1's input is the batch of images: nobody needs its gradient, so don't compute it.
         let input_grad = if input_is_data { InputGrad::Skip } else { InputGrad::Needed };
         self.conv_impl.conv2d(x, layer.weight(), layer.bias(), 0, 1, input_grad)
+    }
+
+    /// `F.relu(F.max_pool2d(conv(x), 2))` as one op.
+    fn conv_pool_relu(&self, layer: &Conv2d, x: &Tensor, input_is_data: bool) -> Result<Tensor> {
+        let input_grad = if input_is_data { InputGrad::Skip } else { InputGrad::Needed };
+        self.conv_impl.conv2d_max_pool2d_relu(x, layer.weight(), layer.bias(), 0, 1, 2, input_grad)
     }
 
     fn pool_relu(&self, x: &Tensor) -> Result<Tensor> {

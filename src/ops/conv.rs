@@ -36,11 +36,12 @@
 
 use std::sync::Mutex;
 
-use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
 use crate::error::{Error, Result};
 use crate::ops::gemm::{MatRef, gemm_into};
-use crate::ops::im2col::{ConvGeometry, col2im, im2col};
+use crate::ops::im2col::{ConvGeometry, col2im, im2col_rows};
+use crate::ops::pool::{PoolGeometry, max_pool2d_relu_candle, pool_map, scatter_to_winners};
 use crate::ops::scratch::Scratch;
 use crate::ops::storage::{dense_f32, fast_path_applies};
 use crate::ops::threads;
@@ -82,7 +83,56 @@ pub fn conv2d_fast(
     // computed activations and `Var` weights these calls are free.
     let x = x.contiguous()?;
     let weight = weight.contiguous()?;
-    let op = Conv2dForward { geometry, input_grad, kept_cols: Mutex::new(None) };
+    let op = Conv2dForward { geometry, input_grad, kept_cols: Mutex::new(None), pool: None };
+    let y = match bias {
+        Some(bias) => x.apply_op3(&weight, &bias.contiguous()?, op)?,
+        None => x.apply_op2(&weight, op)?,
+    };
+    Ok(y)
+}
+
+/// `relu(max_pool2d(conv2d(x, weight, bias), pool))` as one op: [`conv2d_fast`] whose output is
+/// pooled and clamped while it is copied out of the GEMM's product, giving `[B,K,OH/pool,OW/pool]`.
+///
+/// LeNet follows each convolution by a max-pool and a ReLU. As two ops, the convolution writes its
+/// whole output (`[64,10,24,24]`, 1.5 MB at batch 64 for conv1) for the pooling to read once, and
+/// the backward pass pays for that tensor again: candle keeps a zeroed gradient of it and adds into
+/// it, the pooling scatters into a second one, and the convolution transposes it into the
+/// channel-major layout its GEMMs want. Fused, the product is pooled while it is still in cache, and
+/// the backward pass scatters the output's gradient straight into that channel-major layout.
+/// Same numbers as the two ops: the bias is added before the maxima are taken, and ties still go
+/// to the first maximum.
+///
+/// On the CPU with `f32` this is the custom op; anywhere else [`conv2d_candle`] followed by
+/// [`max_pool2d_relu_candle`].
+pub fn conv2d_max_pool2d_relu_fast(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    padding: usize,
+    stride: usize,
+    pool: usize,
+    input_grad: InputGrad,
+) -> Result<Tensor> {
+    let geometry = checked_geometry(x, weight, bias, padding, stride)?;
+    let mut tensors = vec![x, weight];
+    tensors.extend(bias);
+    if !fast_path_applies(&tensors) {
+        let y = conv2d_candle(x, weight, bias, padding, stride)?;
+        return max_pool2d_relu_candle(&y, pool);
+    }
+    let pool = PoolGeometry::from_dims(
+        (geometry.batch, geometry.out_channels, geometry.out_h, geometry.out_w),
+        pool,
+    )?;
+    let x = x.contiguous()?;
+    let weight = weight.contiguous()?;
+    let op = Conv2dForward {
+        geometry,
+        input_grad,
+        kept_cols: Mutex::new(None),
+        pool: Some(PoolEpilogue { geometry: pool, winners: Mutex::new(Vec::new()) }),
+    };
     let y = match bias {
         Some(bias) => x.apply_op3(&weight, &bias.contiguous()?, op)?,
         None => x.apply_op2(&weight, op)?,
@@ -147,6 +197,18 @@ struct Conv2dForward {
     input_grad: InputGrad,
     /// The im2col matrix of the forward pass, kept for the weight gradient (see [`KEEP_COLS_MAX_BYTES`]).
     kept_cols: Mutex<Option<Scratch>>,
+    /// Set by [`conv2d_max_pool2d_relu_fast`]: the output is pooled and clamped.
+    pool: Option<PoolEpilogue>,
+}
+
+/// The max-pool + ReLU a convolution applies to its output while copying it out.
+struct PoolEpilogue {
+    /// The pooling of the convolution's `[B,K,OH,OW]` output.
+    geometry: PoolGeometry,
+    /// Per group of images, `[b,K,OH/pool,OW/pool]`: where in its `OH×OW` map each output's
+    /// maximum was (flagged where the ReLU clamped it, see `pool::CLAMPED`); written by the forward
+    /// pass, read by the backward pass.
+    winners: Mutex<Vec<Vec<u32>>>,
 }
 
 /// Largest im2col matrix the forward pass keeps for the backward pass: 16 MiB.
@@ -179,6 +241,27 @@ const KEEP_COLS_MAX_BYTES: usize = 16 << 20;
 /// The groups depend only on the sizes, never on the thread count, and every sum over groups is
 /// taken in group order: the results are the same bits with one thread or many.
 const GROUP_COLS_BYTES: usize = 1 << 20;
+
+/// The rows of the ops' im2col matrices start a multiple of this many values apart (16 `f32`: one
+/// AVX-512 register, one 64-byte cache line).
+///
+/// The weight gradient's GEMM reads `cols` transposed, one row per kernel tap. The `gemm` crate
+/// reads such an operand where it lies only if its row count is a multiple of its SIMD width;
+/// LeNet's 25 and 250 taps are not, so it first copied every `cols` matrix into a packed layout of
+/// its own — a tenth of a training step, measured. With the rows padded to 32 and 256 values (the
+/// padding is never written nor read into anything that is kept: the weight gradient's extra rows
+/// are dropped), that copy goes away.
+const COLS_ROW_ALIGN: usize = 16;
+
+/// Distance between two rows of the ops' im2col matrices (see [`COLS_ROW_ALIGN`]).
+fn cols_stride(g: &ConvGeometry) -> usize {
+    g.patch_len().next_multiple_of(COLS_ROW_ALIGN)
+}
+
+/// The im2col matrix `[rows, C·FH·FW]` of `cols`, whose rows are [`cols_stride`] apart.
+fn cols_matrix<'a>(cols: &'a [f32], g: &ConvGeometry, rows: usize) -> MatRef<'a> {
+    MatRef { data: cols, rows, cols: g.patch_len(), row_stride: cols_stride(g), col_stride: 1 }
+}
 
 /// Images per group: as many as keep a group's im2col matrix within [`GROUP_COLS_BYTES`] (at least
 /// one), evened out so that all groups but the last have that size and the last is not much smaller
@@ -219,7 +302,7 @@ impl Conv2dForward {
                 g.input_len()
             )));
         }
-        let (patch, positions) = (g.patch_len(), g.positions());
+        let (patch, positions, stride) = (g.patch_len(), g.positions(), cols_stride(&g));
         let image_len = g.in_channels * g.height * g.width;
         let per_group = images_per_group(&g);
 
@@ -227,7 +310,7 @@ impl Conv2dForward {
         let convolve_group = |index: usize, y_group: &mut [f32], cols: &mut [f32]| -> Result<()> {
             let first = index * per_group;
             let part = group_geometry(&g, first, per_group);
-            im2col(&x[first * image_len..][..part.batch * image_len], &part, cols)?;
+            im2col_rows(&x[first * image_len..][..part.batch * image_len], &part, cols, stride)?;
 
             // [K, C·FH·FW] · colsᵀ [C·FH·FW, b·OH·OW] = [K, b·OH·OW].
             let columns = part.columns();
@@ -235,9 +318,24 @@ impl Conv2dForward {
             gemm_into(
                 &mut product,
                 MatRef::row_major(weight, g.out_channels, patch),
-                MatRef::row_major(cols, columns, patch).t(),
+                cols_matrix(cols, &g, columns).t(),
             )?;
 
+            if let Some(pool) = &self.pool {
+                // Each map of the product gets its bias (in place) and is pooled into y_group.
+                let out_len = pool.geometry.out_map_len();
+                let mut winners = vec![0u32; y_group.len()];
+                let maps = y_group.chunks_exact_mut(out_len).zip(winners.chunks_exact_mut(out_len));
+                for (map, (y_map, winners_map)) in maps.enumerate() {
+                    let (b, k) = (map / g.out_channels, map % g.out_channels);
+                    let plane = &mut product[k * columns + b * positions..][..positions];
+                    let bias_k = bias.map_or(0.0, |bias| bias[k]);
+                    plane.iter_mut().for_each(|v| *v += bias_k);
+                    pool_map(plane, &pool.geometry, y_map, winners_map);
+                }
+                lock(&pool.winners)[index] = winners;
+                return Ok(());
+            }
             // The product is channel-major ([K,b,OH,OW]); the network wants [b,K,OH,OW]. The copy
             // that reorders it is also where the bias is added, so the bias costs no extra pass.
             for (b, y_image) in y_group.chunks_exact_mut(g.out_channels * positions).enumerate() {
@@ -252,13 +350,20 @@ impl Conv2dForward {
             Ok(())
         };
 
-        let mut y = vec![0.0f32; g.output_len()];
-        let y_per_group = per_group * g.out_channels * positions;
-        if g.columns() * patch * size_of::<f32>() <= KEEP_COLS_MAX_BYTES {
+        let (out_len, out_per_image) = match &self.pool {
+            Some(pool) => {
+                *lock(&pool.winners) = vec![Vec::new(); g.batch.div_ceil(per_group)];
+                (pool.geometry.output_len(), g.out_channels * pool.geometry.out_map_len())
+            }
+            None => (g.output_len(), g.out_channels * positions),
+        };
+        let mut y = vec![0.0f32; out_len];
+        let y_per_group = per_group * out_per_image;
+        if g.columns() * stride * size_of::<f32>() <= KEEP_COLS_MAX_BYTES {
             // A training-sized batch: the groups write their columns into one matrix for the whole
             // batch, which the weight gradient reads later.
-            let mut cols = Scratch::take(g.columns() * patch); // [B·OH·OW, C·FH·FW]
-            let cols_per_group = per_group * positions * patch;
+            let mut cols = Scratch::take(g.columns() * stride); // [B·OH·OW, C·FH·FW], rows `stride` apart
+            let cols_per_group = per_group * positions * stride;
             threads::try_for_each_chunk_pair_mut(
                 &mut y,
                 y_per_group,
@@ -266,12 +371,12 @@ impl Conv2dForward {
                 cols_per_group,
                 |i, y, c| convolve_group(i, y, c),
             )?;
-            *self.kept_cols.lock().unwrap_or_else(|e| e.into_inner()) = Some(cols);
+            *lock(&self.kept_cols) = Some(cols);
         } else {
             // Too big to keep: each group's columns live only as long as the group.
             threads::try_for_each_chunk_mut(&mut y, y_per_group, |i, y_group| {
                 let part = group_geometry(&g, i * per_group, per_group);
-                let mut cols = Scratch::take(part.columns() * patch);
+                let mut cols = Scratch::take(part.columns() * stride);
                 convolve_group(i, y_group, &mut cols)
             })?;
         }
@@ -280,16 +385,27 @@ impl Conv2dForward {
 
     fn output_shape(&self) -> Shape {
         let g = self.geometry;
-        Shape::from((g.batch, g.out_channels, g.out_h, g.out_w))
+        match &self.pool {
+            Some(pool) => Shape::from((g.batch, g.out_channels, pool.geometry.out_h, pool.geometry.out_w)),
+            None => Shape::from((g.batch, g.out_channels, g.out_h, g.out_w)),
+        }
     }
 
     /// The gradients of `x` (unless skipped), `weight` and `bias` from the gradient of `y`.
     fn backward(&self, x: &Tensor, weight: &Tensor, grad_y: &Tensor) -> candle_core::Result<Gradients> {
-        // [B,K,OH,OW] → [K,B,OH,OW]: the gradient in the same layout as the forward product, so
-        // that it is the matrix G = [K, B·OH·OW] of the formulas above.
-        let grad_cm = grad_y.transpose(0, 1)?.contiguous()?;
+        // The gradient of the convolution's output in the same layout as the forward product, so
+        // that it is the matrix G = [K, B·OH·OW] of the formulas above: [B,K,OH,OW] transposed to
+        // [K,B,OH,OW], or, behind a pooling, the pooled output's gradient scattered to the maxima.
+        let grad_cm = match &self.pool {
+            None => grad_y.transpose(0, 1)?.contiguous()?,
+            Some(pool) => {
+                let winners = std::mem::take(&mut *lock(&pool.winners));
+                let scatter = PoolScatter { conv: self.geometry, pool: pool.geometry, winners: &winners };
+                grad_y.contiguous()?.apply_op1_no_bwd(&scatter)?
+            }
+        };
         // The kept columns are taken out: they are freed as soon as the weight gradient is done.
-        let kept_cols = self.kept_cols.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let kept_cols = lock(&self.kept_cols).take();
         let weight_grad_op = Conv2dWeightGrad { geometry: self.geometry, kept_cols: kept_cols.as_deref() };
         let weight_grad = x.apply_op2_no_bwd(&grad_cm, &weight_grad_op)?;
         let bias_grad = grad_cm.flatten_from(1)?.sum(1)?;
@@ -377,6 +493,57 @@ impl CustomOp2 for Conv2dForward {
 // Backward ops
 // ---------------------------------------------------------------------------------------------
 
+/// Each mutex here is taken by one op at a time; a panic elsewhere leaves nothing half-written
+/// that the next reader could not use.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The fused pooling's backward pass: the pooled output's gradient `[B,K,OH/pool,OW/pool]` sent to
+/// the maxima, into the convolution output's gradient laid out channel-major, `G = [K,B,OH,OW]`.
+struct PoolScatter<'a> {
+    conv: ConvGeometry,
+    pool: PoolGeometry,
+    /// Per group of images, as the forward pass wrote them.
+    winners: &'a [Vec<u32>],
+}
+
+impl CustomOp1 for PoolScatter<'_> {
+    fn name(&self) -> &'static str {
+        "lenet-conv2d-pool-scatter"
+    }
+
+    fn cpu_fwd(&self, grad_y: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (g, p) = (self.conv, self.pool);
+        let grad_y = dense_f32(grad_y, layout, "pooled convolution output gradient")?;
+        let winners_len: usize = self.winners.iter().map(Vec::len).sum();
+        if grad_y.len() != p.output_len() || winners_len != grad_y.len() {
+            candle_core::bail!(
+                "conv2d + max_pool2d_relu: the gradient has {} elements, expected {} (backward pass without a forward pass?)",
+                grad_y.len(),
+                p.output_len()
+            );
+        }
+        let (positions, out_len) = (g.positions(), p.out_map_len());
+        // One row of G per output channel: rows never overlap, so the channels can share threads.
+        let mut grad_cm = vec![0.0f32; g.output_len()];
+        threads::for_each_chunk_mut(&mut grad_cm, g.batch * positions, |k, row| {
+            let mut planes = row.chunks_exact_mut(positions);
+            let mut first = 0; // the group's first image
+            for group in self.winners {
+                let images = group.len() / (g.out_channels * out_len);
+                for (b, plane) in (first..first + images).zip(&mut planes) {
+                    let at = (b - first) * g.out_channels + k;
+                    let dy = &grad_y[(b * g.out_channels + k) * out_len..][..out_len];
+                    scatter_to_winners(plane, &group[at * out_len..][..out_len], dy);
+                }
+                first += images;
+            }
+        });
+        Ok((CpuStorage::F32(grad_cm), Shape::from((g.out_channels, g.batch, g.out_h, g.out_w))))
+    }
+}
+
 /// `dW = G · cols`: inputs `x: [B,C,H,W]` and `G: [K,B,OH,OW]`, output `[K,C,FH,FW]`.
 ///
 /// Uses the forward pass's columns when it kept them, and builds them again from `x` otherwise.
@@ -400,36 +567,41 @@ impl CustomOp2 for Conv2dWeightGrad<'_> {
         let g = self.geometry;
         let x = dense_f32(x, x_layout, "conv2d input")?;
         let grad_cm = dense_f32(grad_cm, grad_layout, "conv2d output gradient")?;
-        let (patch, positions) = (g.patch_len(), g.positions());
+        let (patch, positions, stride) = (g.patch_len(), g.positions(), cols_stride(&g));
         let image_len = g.in_channels * g.height * g.width;
         let per_group = images_per_group(&g);
         let kernel_len = g.kernel_len();
 
         // Each group's share G_group · cols_group, side by side; then their sum, in group order.
+        // A share is [K, stride]: the product with all of each `cols` row, padding included (see
+        // COLS_ROW_ALIGN); its last `stride − C·FH·FW` columns are dropped in the sum.
         let groups = g.batch.div_ceil(per_group);
-        let mut shares = vec![0.0f32; groups * kernel_len];
-        threads::try_for_each_chunk_mut(&mut shares, kernel_len, |i, share| -> Result<()> {
+        let share_len = g.out_channels * stride;
+        let mut shares = vec![0.0f32; groups * share_len];
+        threads::try_for_each_chunk_mut(&mut shares, share_len, |i, share| -> Result<()> {
             let first = i * per_group;
             let part = group_geometry(&g, first, per_group);
             let columns = part.columns();
             let rebuilt;
             let cols = match self.kept_cols {
-                Some(cols) => &cols[first * positions * patch..][..columns * patch],
+                Some(cols) => &cols[first * positions * stride..][..columns * stride],
                 None => {
-                    let mut cols = Scratch::take(columns * patch);
-                    im2col(&x[first * image_len..][..part.batch * image_len], &part, &mut cols)?;
+                    let mut cols = Scratch::take(columns * stride);
+                    im2col_rows(&x[first * image_len..][..part.batch * image_len], &part, &mut cols, stride)?;
                     rebuilt = cols;
                     &rebuilt[..]
                 }
             };
             let grad_group = group_columns(grad_cm, &g, first, columns);
-            gemm_into(share, grad_group, MatRef::row_major(cols, columns, patch))
+            gemm_into(share, grad_group, MatRef::row_major(cols, columns, stride))
         })
         .map_err(candle_core::Error::msg)?;
         let mut weight_grad = vec![0.0f32; kernel_len];
-        for share in shares.chunks_exact(kernel_len) {
-            for (total, v) in weight_grad.iter_mut().zip(share) {
-                *total += v;
+        for share in shares.chunks_exact(share_len) {
+            for (totals, row) in weight_grad.chunks_exact_mut(patch).zip(share.chunks_exact(stride)) {
+                for (total, v) in totals.iter_mut().zip(row) {
+                    *total += v;
+                }
             }
         }
         let shape = Shape::from((g.out_channels, g.in_channels, g.kernel_h, g.kernel_w));

@@ -46,6 +46,22 @@ impl<'a> MatRef<'a> {
 /// behind candle's CPU matmul), on as many threads as `RAYON_NUM_THREADS` allows.
 #[inline]
 pub(crate) fn gemm_into(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>) -> Result<()> {
+    gemm_with(dst, lhs, rhs, threads::gemm_parallelism())
+}
+
+/// [`gemm_into`] on this thread alone: for products too small to be worth handing out (the fully
+/// connected layers' `[64,320]·[320,50]`), where waking another thread costs more than it saves.
+#[inline]
+pub(crate) fn gemm_into_serial(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>) -> Result<()> {
+    gemm_with(dst, lhs, rhs, gemm::Parallelism::None)
+}
+
+fn gemm_with(
+    dst: &mut [f32],
+    lhs: MatRef<'_>,
+    rhs: MatRef<'_>,
+    parallelism: gemm::Parallelism,
+) -> Result<()> {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     if rhs.rows != k || dst.len() != m * n || !lhs.in_bounds() || !rhs.in_bounds() {
         return Err(Error::Shape(format!(
@@ -85,7 +101,7 @@ pub(crate) fn gemm_into(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>) -> Re
             false,
             false,
             false,
-            threads::gemm_parallelism(),
+            parallelism,
         );
     }
     Ok(())

@@ -162,20 +162,39 @@ fn check_len(what: &str, got: usize, expected: usize) -> Result<()> {
 /// `(c, fy, fx)`: entry `(c, fy, fx)` is `x[b, c, oy·s + fy − p, ox·s + fx − p]`, or 0 in the
 /// padding. Each image's rows are independent of the others', so images are filled in parallel.
 pub fn im2col(x: &[f32], geometry: &ConvGeometry, cols: &mut [f32]) -> Result<()> {
+    im2col_rows(x, geometry, cols, geometry.patch_len())
+}
+
+/// [`im2col`] with the rows of `cols` `row_stride ≥ C·FH·FW` values apart; the values between the
+/// end of one patch and the start of the next are left as they were. (The convolution op pads
+/// its rows to a multiple of 16, see `COLS_ROW_ALIGN` in `ops::conv`.)
+pub(crate) fn im2col_rows(
+    x: &[f32],
+    geometry: &ConvGeometry,
+    cols: &mut [f32],
+    row_stride: usize,
+) -> Result<()> {
     let g = *geometry;
     check_len("the input", x.len(), g.input_len())?;
-    check_len("the im2col matrix", cols.len(), g.columns() * g.patch_len())?;
+    if row_stride < g.patch_len() {
+        return Err(Error::Shape(format!(
+            "im2col: rows {row_stride} apart cannot hold patches of {} values",
+            g.patch_len()
+        )));
+    }
+    check_len("the im2col matrix", cols.len(), g.columns() * row_stride)?;
     let (plane_len, patch) = (g.height * g.width, g.patch_len());
     let image_len = g.in_channels * plane_len;
-    threads::for_each_chunk_mut(cols, g.positions() * patch, |b, image_rows| {
+    threads::for_each_chunk_mut(cols, g.positions() * row_stride, |b, image_rows| {
         let image = &x[b * image_len..][..image_len];
         if g.padding > 0 {
             // Taps that fall in the padding are skipped below and must read as zeros.
             image_rows.fill(0.0);
         }
-        for (oy, output_row) in image_rows.chunks_exact_mut(g.out_w * patch).enumerate() {
+        for (oy, output_row) in image_rows.chunks_exact_mut(g.out_w * row_stride).enumerate() {
             let (fy_lo, fy_hi) = g.valid_taps(oy, g.kernel_h, g.height);
-            for (ox, row) in output_row.chunks_exact_mut(patch).enumerate() {
+            for (ox, row) in output_row.chunks_exact_mut(row_stride).enumerate() {
+                let row = &mut row[..patch];
                 let (fx_lo, fx_hi) = g.valid_taps(ox, g.kernel_w, g.width);
                 if (fy_lo, fy_hi, fx_lo, fx_hi) == (0, g.kernel_h, 0, g.kernel_w) {
                     // The whole patch is inside the image: the common case, and the only one in LeNet.

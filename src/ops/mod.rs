@@ -29,8 +29,15 @@
 //! allocator do the same for every tensor (`memory.rs` tells the story).
 //!
 //! The result, measured with `examples/ops_bench.rs` and its PyTorch twin on one thread of a shared
-//! 2-core machine (CPU time per forward + backward pass of LeNet without the optimizer, batch 32 /
+//! 2-core AMD EPYC (CPU time per forward + backward pass of LeNet without the optimizer, batch 32 /
 //! 64): candle's ops 38 / 102 ms, PyTorch 2.15 13 / 21 ms, this module 4.3 / 12.4 ms.
+//!
+//! A second profile, on an AVX-512 Xeon, led to three more changes: the im2col rows padded to a
+//! multiple of 16 values, so that the weight gradient's GEMM reads them where they lie instead of
+//! copying them (`conv.rs`); each convolution fused with the max-pool + ReLU after it
+//! ([`conv2d_max_pool2d_relu_fast`]); and the fully connected tail as two ops ([`linear_relu_fast`],
+//! [`linear_log_softmax_fast`], in `linear.rs`), which replace a dozen small candle operations and
+//! their gradient buffers. Chapter 8 has the profile and what each change gave.
 //!
 //! [`ConvImpl`] switches between these ops and candle's built-in operations, so that the book
 //! can train the same LeNet both ways and compare. On GPUs and for dtypes other than `f32` the fast
@@ -40,13 +47,15 @@
 mod conv;
 mod gemm;
 pub mod im2col;
+mod linear;
 mod memory;
 mod pool;
 mod scratch;
 mod storage;
 mod threads;
 
-pub use conv::{InputGrad, conv2d_candle, conv2d_fast};
+pub use conv::{InputGrad, conv2d_candle, conv2d_fast, conv2d_max_pool2d_relu_fast};
+pub use linear::{linear_log_softmax_candle, linear_log_softmax_fast, linear_relu_candle, linear_relu_fast};
 pub use memory::reuse_freed_memory;
 pub use pool::{max_pool2d_candle, max_pool2d_relu_candle, max_pool2d_relu_fast};
 
@@ -54,9 +63,11 @@ use candle_core::Tensor;
 
 use crate::error::Result;
 
-/// Which implementation of the convolution (and of the fused max-pool + ReLU) a model uses.
+/// Which implementation of the convolution, the max-pool + ReLU and the fully connected tail a model
+/// uses.
 ///
-/// The book trains LeNet with both and compares epoch times; the results agree to rounding.
+/// The book trains LeNet with `Fast` and `Candle` and compares epoch times; the results agree to
+/// rounding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConvImpl {
     /// This module's custom ops (im2col + one GEMM) on the CPU with `f32`; candle's operations on
@@ -66,6 +77,11 @@ pub enum ConvImpl {
     /// candle's built-in `Tensor::conv2d` and generic tensor operations for the pooling (see
     /// [`max_pool2d_candle`] for why not candle's `max_pool2d`), everywhere.
     Candle,
+    /// The fast ops without the fused ones: convolution and pooling as two custom ops, the fully
+    /// connected tail with candle's operations. The fast path as it was before
+    /// [`conv2d_max_pool2d_relu_fast`] and [`linear_relu_fast`]; the benchmark keeps it to measure
+    /// what fusing gave.
+    Unfused,
 }
 
 impl ConvImpl {
@@ -81,16 +97,69 @@ impl ConvImpl {
         input_grad: InputGrad,
     ) -> Result<Tensor> {
         match self {
-            ConvImpl::Fast => conv2d_fast(x, weight, bias, padding, stride, input_grad),
+            ConvImpl::Fast | ConvImpl::Unfused => conv2d_fast(x, weight, bias, padding, stride, input_grad),
             ConvImpl::Candle => conv2d_candle(x, weight, bias, padding, stride),
+        }
+    }
+
+    /// `relu(max_pool2d(conv2d(x, weight, bias), pool))`, a convolution layer followed by LeNet's
+    /// pooling: one op on the fast path ([`conv2d_max_pool2d_relu_fast`]), the two steps one after
+    /// the other with candle's operations ([`conv2d_max_pool2d_relu_candle`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv2d_max_pool2d_relu(
+        self,
+        x: &Tensor,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        padding: usize,
+        stride: usize,
+        pool: usize,
+        input_grad: InputGrad,
+    ) -> Result<Tensor> {
+        match self {
+            ConvImpl::Fast => conv2d_max_pool2d_relu_fast(x, weight, bias, padding, stride, pool, input_grad),
+            ConvImpl::Unfused => {
+                max_pool2d_relu_fast(&conv2d_fast(x, weight, bias, padding, stride, input_grad)?, pool)
+            }
+            ConvImpl::Candle => conv2d_max_pool2d_relu_candle(x, weight, bias, padding, stride, pool),
+        }
+    }
+
+    /// `relu(x·weightᵀ + bias)`, a fully connected layer and its ReLU; see [`linear_relu_fast`].
+    pub fn linear_relu(self, x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
+        match self {
+            ConvImpl::Fast => linear_relu_fast(x, weight, bias),
+            ConvImpl::Candle | ConvImpl::Unfused => linear_relu_candle(x, weight, bias),
+        }
+    }
+
+    /// `log_softmax(x·weightᵀ + bias)`, the last layer and the log-probabilities; see
+    /// [`linear_log_softmax_fast`].
+    pub fn linear_log_softmax(self, x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
+        match self {
+            ConvImpl::Fast => linear_log_softmax_fast(x, weight, bias),
+            ConvImpl::Candle | ConvImpl::Unfused => linear_log_softmax_candle(x, weight, bias),
         }
     }
 
     /// `relu(max_pool2d(x, kernel))` for `x: [B,C,H,W]`; see [`max_pool2d_relu_fast`].
     pub fn max_pool2d_relu(self, x: &Tensor, kernel: usize) -> Result<Tensor> {
         match self {
-            ConvImpl::Fast => max_pool2d_relu_fast(x, kernel),
+            ConvImpl::Fast | ConvImpl::Unfused => max_pool2d_relu_fast(x, kernel),
             ConvImpl::Candle => max_pool2d_relu_candle(x, kernel),
         }
     }
+}
+
+/// `relu(max_pool2d(conv2d(x, weight, bias), pool))` with candle's operations: [`conv2d_candle`]
+/// then [`max_pool2d_relu_candle`]. The reference [`conv2d_max_pool2d_relu_fast`] is tested against.
+pub fn conv2d_max_pool2d_relu_candle(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    padding: usize,
+    stride: usize,
+    pool: usize,
+) -> Result<Tensor> {
+    max_pool2d_relu_candle(&conv2d_candle(x, weight, bias, padding, stride)?, pool)
 }
