@@ -70,7 +70,6 @@ fn intro(out: &Path, train: &Dataset) -> Result<()> {
         .columns(8)
         .scale(3)
         .labels((0..count).map(|i| format!("label {}", train.label(i))))
-        .title("The first 16 training digits of the bundled MNIST sample")
         .render()?;
     save(figure, out, "intro-sample-digits.png")
 }
@@ -89,7 +88,6 @@ fn ch01(out: &Path, train: &Dataset, device: &Device) -> Result<()> {
         .color_map(ColorMap::Diverging)
         .scale(24)
         .labels(names.iter().copied())
-        .title("The classic 3×3 kernels (blue negative, white 0, red positive; each on its own scale)")
         .render()?;
     save(figure, out, "ch01-classic-kernels.png")?;
 
@@ -103,7 +101,6 @@ fn ch01(out: &Path, train: &Dataset, device: &Device) -> Result<()> {
         .color_map(ColorMap::Diverging)
         .scale(3)
         .labels(names.iter().copied())
-        .title(format!("A handwritten {} through each classic kernel (padding 1)", train.label(DIGIT)))
         .render()?;
     save(figure, out, "ch01-digit-kernels.png")
 }
@@ -123,7 +120,6 @@ fn ch02(out: &Path, train: &Dataset, device: &Device) -> Result<()> {
         .color_map(ColorMap::Diverging)
         .scale(24)
         .labels(names.iter().map(|n| format!("kernel: {n}")))
-        .title("Four kernels of depth 1: one layer's weights [4, 1, 3, 3]")
         .render()?;
     save(figure, out, "ch02-kernel-bank.png")?;
 
@@ -133,7 +129,6 @@ fn ch02(out: &Path, train: &Dataset, device: &Device) -> Result<()> {
         .color_map(ColorMap::Diverging)
         .scale(3)
         .labels(names.iter().map(|n| format!("map of {n}")))
-        .title("Their feature map [4, 26, 26]: one activation map per kernel")
         .render()?;
     save(figure, out, "ch02-feature-map.png")?;
 
@@ -163,12 +158,8 @@ fn ch04(out: &Path, train: &Dataset, test: &Dataset, device: &Device) -> Result<
     let labels = (0..shown)
         .map(|i| format!("label {}", train.label(i)))
         .chain((0..shown).map(|i| format!("{} permuted", train.label(i))));
-    let figure = MapGrid::from_values(values, 2 * shown, 28, 28)?
-        .columns(shown)
-        .scale(3)
-        .labels(labels)
-        .title(format!("The same pixels, rearranged by one fixed permutation (seed {})", config.seed))
-        .render()?;
+    let figure =
+        MapGrid::from_values(values, 2 * shown, 28, 28)?.columns(shown).scale(3).labels(labels).render()?;
     save(figure, out, "ch04-permuted-digits.png")?;
 
     println!("permutation experiment, {config:?}");
@@ -212,7 +203,6 @@ fn ch05(out: &Path, train: &Dataset, device: &Device) -> Result<()> {
         .normalization(Normalization::Shared)
         .scale(4)
         .labels(labels)
-        .title("A feature map [3, 28, 28], then max, average and min pooling (2×2, stride 2)")
         .render()?;
     save(figure, out, "ch05-pooling.png")
 }

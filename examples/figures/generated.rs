@@ -1,6 +1,8 @@
 //! The numbers the chapters quote from this run, written as Markdown files the chapters include
-//! (`{{#include generated/ch07.md:mistakes}}`): a rerun updates the book, and no measured number is
-//! typed by hand. Each file says which command wrote it, on what machine, when.
+//! (`{{#generated ch07.md:mistakes}}`, expanded by scripts/lib/mdbook_generated.py): a rerun updates
+//! the book, and no measured number is typed by hand. Each file says which command wrote it, on what
+//! machine, when. Snippets with words also get a Korean twin in `generated/ko/`, which the Korean
+//! edition reads instead (the translation holds the token, never the number).
 
 use std::path::Path;
 
@@ -10,11 +12,12 @@ use lenet_tutor::{Error, Result};
 pub struct Generated {
     chapter: &'static str,
     snippets: Vec<(String, String)>,
+    korean: Vec<(String, String)>,
 }
 
 impl Generated {
     pub fn new(chapter: &'static str) -> Self {
-        Self { chapter, snippets: Vec::new() }
+        Self { chapter, snippets: Vec::new(), korean: Vec::new() }
     }
 
     /// Records the text the chapter shows at `anchor` (a number, a sentence or table rows).
@@ -22,25 +25,46 @@ impl Generated {
         self.snippets.push((anchor.to_string(), text.into()));
     }
 
-    /// Writes `book/src/generated/<chapter>.md`, with the provenance as a snippet of its own too.
-    pub fn write(&self, book_src: &Path) -> Result<()> {
-        let dir = book_src.join("generated");
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let (machine, date) = (machine(), today());
-        let mut text = format!(
-            "<!-- Written by `cargo run --release --example figures` on {machine}, {date}. Do not edit: rerun the command. -->\n"
-        );
-        let provenance = format!("Measured by `cargo run --release --example figures` on {machine}, {date}.");
-        for (anchor, snippet) in
-            std::iter::once(&("provenance".to_string(), provenance)).chain(&self.snippets)
-        {
-            text.push_str(&format!("<!-- ANCHOR: {anchor} -->\n{snippet}\n<!-- ANCHOR_END: {anchor} -->\n"));
-        }
-        let path = dir.join(format!("{}.md", self.chapter));
-        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
-        println!("wrote {}", path.display());
-        Ok(())
+    /// Like [`Generated::set`] for a snippet with words: `english` for the book, `korean` for the
+    /// Korean edition.
+    pub fn set_words(&mut self, anchor: &str, english: impl Into<String>, korean: impl Into<String>) {
+        self.set(anchor, english);
+        self.korean.push((anchor.to_string(), korean.into()));
     }
+
+    /// Writes `book/src/generated/<chapter>.md` and `book/src/generated/ko/<chapter>.md` (the
+    /// snippets with words, in Korean), with the provenance as a snippet of its own too.
+    pub fn write(&self, book_src: &Path) -> Result<()> {
+        let (machine, date) = (machine(), today());
+        let command = "`cargo run --release --example figures`";
+        let english = format!("Measured by {command} on {machine}, {date}.");
+        let korean = format!("측정: {command}, {machine}, {date}.");
+        let dir = book_src.join("generated");
+        write_file(&dir, self.chapter, &machine, &date, &english, &self.snippets)?;
+        write_file(&dir.join("ko"), self.chapter, &machine, &date, &korean, &self.korean)
+    }
+}
+
+fn write_file(
+    dir: &Path,
+    chapter: &str,
+    machine: &str,
+    date: &str,
+    provenance: &str,
+    snippets: &[(String, String)],
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut text = format!(
+        "<!-- Written by `cargo run --release --example figures` on {machine}, {date}. Do not edit: rerun the command. -->\n"
+    );
+    let provenance = ("provenance".to_string(), provenance.to_string());
+    for (anchor, snippet) in std::iter::once(&provenance).chain(snippets) {
+        text.push_str(&format!("<!-- ANCHOR: {anchor} -->\n{snippet}\n<!-- ANCHOR_END: {anchor} -->\n"));
+    }
+    let path = dir.join(format!("{chapter}.md"));
+    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    println!("wrote {}", path.display());
+    Ok(())
 }
 
 /// "an Intel(R) Xeon(R) Processor (2 threads)": the CPU, from /proc/cpuinfo where there is one.

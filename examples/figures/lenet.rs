@@ -46,12 +46,37 @@ pub fn write(out: &Path) -> Result<()> {
     let first_three = |h: &History| -> String {
         h.validation.iter().take(3).map(|s| format!(" {:.2} % |", s.accuracy())).collect()
     };
-    ch06.set(
-        "pooling_rows",
+    // Whole tables, header included: a token standing for table rows would not survive the Korean
+    // edition's Markdown rewriting (it sees one cell).
+    let (candle_rows, crate_rows) = (first_three(&candle_pooling), first_three(&plain.history));
+    ch06.set_words(
+        "pooling_table",
         format!(
-            "| with candle 0.11's `max_pool2d` |{}\n| with the crate's pooling |{}",
-            first_three(&candle_pooling),
-            first_three(&plain.history)
+            "| validation accuracy | epoch 1 | epoch 2 | epoch 3 |\n|---|---|---|---|\n\
+             | with candle 0.11's `max_pool2d` |{candle_rows}\n| with the crate's pooling |{crate_rows}"
+        ),
+        format!(
+            "| 검증 정확도 | 에폭 1 | 에폭 2 | 에폭 3 |\n|---|---|---|---|\n\
+             | candle 0.11의 `max_pool2d` |{candle_rows}\n| 크레이트의 풀링 |{crate_rows}"
+        ),
+    );
+    let epochs =
+        |h: &History| -> String { h.validation.iter().map(|s| format!(" {:.2} |", s.accuracy())).collect() };
+    let (plain_row, momentum_row) = (epochs(&plain.history), epochs(&momentum.history));
+    let columns = plain.history.validation.len();
+    let header = |title: &str| {
+        let numbers: String = (1..=columns).map(|e| format!(" {e} |")).collect();
+        format!("| {title} |{numbers}\n|---|{}", "---|".repeat(columns))
+    };
+    ch06.set_words(
+        "epochs_table",
+        format!(
+            "{}\n| Rust, plain SGD |{plain_row}\n| Rust, momentum 0.9 |{momentum_row}",
+            header("validation accuracy (%) by epoch")
+        ),
+        format!(
+            "{}\n| Rust, 기본 SGD |{plain_row}\n| Rust, 모멘텀 0.9 |{momentum_row}",
+            header("에폭별 검증 정확도(%)")
         ),
     );
     if let Some(last) = momentum.history.last_validation() {
@@ -90,10 +115,13 @@ pub fn write(out: &Path) -> Result<()> {
             })
             .collect::<Result<_>>()?;
         println!("RESULT feature maps {k}: {}", zeros.join(", "));
-        ch07.set(&format!("feature_maps_{k}_zeros"), zeros.join(", "));
-        ch07.set(
+        let zeros_ko = zeros.join(", ").replace(" zero", "이 0");
+        ch07.set_words(&format!("feature_maps_{k}_zeros"), zeros.join(", "), zeros_ko);
+        let label = splits.test.label(index);
+        ch07.set_words(
             &format!("feature_maps_{k}_prediction"),
-            format!("{best} (the label is {}), with probability {p:.4}", splits.test.label(index)),
+            format!("{best} (the label is {label}), with probability {p:.4}"),
+            format!("{best} (정답 {label}), 확률 {p:.4}"),
         );
         save(out, &format!("ch07-feature-maps-{k}.png"), viz::feature_maps(model, &image)?)?;
     }
@@ -131,7 +159,12 @@ fn print_weight_change(before: &LeNet, after: &LeNet, generated: &mut Generated)
         println!("RESULT {name}: |trained - initial| / |initial| = {:.2}", change / size);
         rows.push(format!("| `{name}` | {:.2} |", change / size));
     }
-    generated.set("weight_change_rows", rows.join("\n"));
+    let rows = rows.join("\n");
+    generated.set_words(
+        "weight_change_table",
+        format!("| weights | distance moved ÷ initial size |\n|---|---:|\n{rows}"),
+        format!("| 가중치 | 이동한 거리 ÷ 처음 크기 |\n|---|---:|\n{rows}"),
+    );
     Ok(())
 }
 
@@ -168,7 +201,6 @@ fn sample_digits(train: &Dataset) -> Result<viz::Figure> {
         .columns(10)
         .scale(2)
         .labels((0..n).map(|i| format!("{}", train.label(i))))
-        .title("the first 20 training digits of the bundled sample, with their labels")
         .render()
 }
 
@@ -218,8 +250,11 @@ fn print_results(name: &str, key: &str, history: &History, generated: &mut Gener
     }
     println!("RESULT {name}: validation accuracy per epoch: {}", accuracies.join(", "));
     println!("RESULT {name}: {train_seconds:.0} s training, {val_seconds:.0} s validation");
-    generated.set(&format!("{key}_epochs"), accuracies.join(" | "));
-    generated.set(&format!("{key}_training_seconds"), format!("{train_seconds:.0} s"));
+    generated.set_words(
+        &format!("{key}_training_seconds"),
+        format!("{train_seconds:.0} s"),
+        format!("{train_seconds:.0}초"),
+    );
 }
 
 /// The most frequent confusions and the per-class recall, for chapter 7's text.
@@ -254,11 +289,19 @@ fn print_confusions(confusion: &viz::Confusion, generated: &mut Generated) {
             [] => String::new(),
         })
         .collect();
-    generated.set("confusions", phrases.join(", then "));
+    let phrases_ko: Vec<String> = groups
+        .iter()
+        .map(|(n, names)| match names.as_slice() {
+            [one] => format!("{one} ({n}번)"),
+            [rest @ .., last] => format!("{}, {last} (각 {n}번)", rest.join(", ")),
+            [] => String::new(),
+        })
+        .collect();
+    generated.set_words("confusions", phrases.join(", then "), phrases_ko.join(", 그다음 "));
     let recalls = confusion.recalls();
     let cells: Vec<String> = recalls.iter().map(|r| format!(" {:.1} % |", r.unwrap_or(0.0))).collect();
     // The easiest and the hardest class, with their recall and how many of each there were.
-    let by_recall = |pick_max: bool| -> String {
+    let by_recall = |pick_max: bool| -> (String, String) {
         let (class, recall) = recalls
             .iter()
             .enumerate()
@@ -267,19 +310,23 @@ fn print_confusions(confusion: &viz::Confusion, generated: &mut Generated) {
             .unwrap_or((0, 0.0));
         let count: usize = confusion.counts()[class].iter().sum();
         let missed = count - confusion.counts()[class][class];
-        format!("{class}s ({recall:.1} %: {missed} of {count} called something else)")
+        (
+            format!("{class}s ({recall:.1} %: {missed} of {count} called something else)"),
+            format!("{class} ({recall:.1} %: {count}개 중 {missed}개를 다른 숫자로 예측)"),
+        )
     };
-    generated.set("easiest", by_recall(true));
-    generated.set("hardest", by_recall(false));
-    generated.set(
-        "recall_table",
+    let ((easiest, easiest_ko), (hardest, hardest_ko)) = (by_recall(true), by_recall(false));
+    generated.set_words("easiest", easiest, easiest_ko);
+    generated.set_words("hardest", hardest, hardest_ko);
+    let table = |class: &str, recall: &str| {
         format!(
-            "| class |{}\n|---|{}\n| recall |{}",
+            "| {class} |{}\n|---|{}\n| {recall} |{}",
             (0..10).map(|c| format!(" {c} |")).collect::<String>(),
             "---:|".repeat(10),
             cells.concat()
-        ),
-    );
+        )
+    };
+    generated.set_words("recall_table", table("class", "recall"), table("클래스", "재현율"));
     let recall_list: Vec<String> =
         recalls.iter().enumerate().map(|(c, r)| format!("{c}: {:.1}", r.unwrap_or(0.0))).collect();
     println!("RESULT recall per class: {}", recall_list.join(", "));

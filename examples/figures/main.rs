@@ -5,6 +5,10 @@
 //! cargo run --release --example figures -- basics  # only chapters 1–5 (no training)
 //! ```
 //! The committed figures are this command's output; none is drawn by hand.
+//!
+//! A figure holds labels only (digits, layer names, shapes, axis names, legend names), never a
+//! sentence: titles and explanations are the captions under the figure in the chapter, which the
+//! Korean edition translates (text inside a picture it cannot).
 
 mod basics;
 mod generated;

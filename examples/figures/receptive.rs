@@ -3,7 +3,8 @@
 //! Each figure is drawn from the crate's experiments (`lenet_tutor::experiments::{receptive_field,
 //! shift, learn_kernel}`). The body of each function below is, line for line, the figure cell of the
 //! chapter's notebook (`notebooks/03-conv-layer.ipynb`, `05-pooling.ipynb`), so a reader who runs
-//! the notebook draws the same picture.
+//! the notebook draws the same picture; only the notebook's title is left out, since the book's
+//! figures carry no sentences (their captions in the chapter say it, and get translated).
 
 use std::path::Path;
 
@@ -48,7 +49,6 @@ fn receptive_field(digit: &Tensor) -> Result<Figure> {
         .normalization(Normalization::Shared)
         .scale(5)
         .labels(labels)
-        .title("What one unit of each layer sees: its receptive field, at full contrast")
         .render()
 }
 
@@ -79,7 +79,6 @@ fn shifted(digit: &Tensor, device: &Device) -> Result<Figure> {
         .color_map(ColorMap::Diverging)
         .scale(4)
         .labels(labels)
-        .title("Shifted right by 0, 1 and 2 pixels: the sobel_x map, max-pooled (2×2), and the pooled map's change")
         .render()
 }
 
@@ -102,6 +101,5 @@ fn learned_kernel(images: &Tensor, device: &Device) -> Result<Figure> {
         .normalization(Normalization::Shared)
         .scale(24)
         .labels(labels)
-        .title("Learning a kernel from 8 digits and their Sobel x outputs (plain SGD, lr 1)")
         .render()
 }

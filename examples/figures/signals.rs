@@ -38,9 +38,9 @@ fn ch01_conv1d(out: &Path, device: &Device) -> Result<()> {
     let edges = conv1d(&signal, &difference, 1, 1)?;
     let smooth = conv1d(&signal, &average, 2, 1)?;
     let figure = signals_svg(&[
-        ("signal: a noisy pulse (generated, seed 1)", &signal),
-        ("kernel [-1, 0, 1]: next sample minus previous", &edges),
-        ("kernel [0.2, 0.2, 0.2, 0.2, 0.2]: average of 5", &smooth),
+        ("signal", &signal),
+        ("kernel [-1, 0, 1]", &edges),
+        ("kernel [0.2, 0.2, 0.2, 0.2, 0.2]", &smooth),
     ])?;
     save(figure, out, "ch01-conv1d.svg")
 }
@@ -74,7 +74,6 @@ fn ch02_colour(out: &Path, device: &Device) -> Result<()> {
         .normalization(Normalization::Shared)
         .labels(["red channel", "green channel", "blue channel"])
         .scale(4)
-        .title("The generated picture [3, 14, 47], channel by channel (black 0, white 1)")
         .render()?;
     save(figure, out, "ch02-colour-picture.png")?;
 
@@ -83,13 +82,12 @@ fn ch02_colour(out: &Path, device: &Device) -> Result<()> {
         .normalization(Normalization::Shared)
         .columns(2)
         .labels([
-            "red channel * red slice (0.299 sobel_x)",
-            "green channel * green slice (0.587 sobel_x)",
-            "blue channel * blue slice (0.114 sobel_x)",
-            "sum of the three = the activation map",
+            "red channel * red slice",
+            "green channel * green slice",
+            "blue channel * blue slice",
+            "sum",
         ])
         .scale(6)
-        .title("One kernel [1, 3, 3, 3] on a colour picture: three slices, one sum")
         .render()?;
     save(figure, out, "ch02-colour-channels.png")
 }
@@ -106,9 +104,9 @@ fn ch04_neighbours(out: &Path) -> Result<()> {
         .collect::<lenet_tutor::Result<Vec<(usize, f32)>>>()?;
     let shuffled_by_distance = pixel_correlation_by_distance(&shuffled, 14)?;
     let figure = correlation_svg(&[
-        ("horizontal (d columns apart)", &horizontal),
-        ("vertical (d rows apart)", &vertical),
-        ("horizontal, shuffled pixels", &shuffled_by_distance),
+        ("horizontal", &horizontal),
+        ("vertical", &vertical),
+        ("horizontal, shuffled", &shuffled_by_distance),
     ])?;
     save(figure, out, "ch04-neighbours.svg")
 }

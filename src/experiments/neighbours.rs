@@ -142,7 +142,6 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, lines: &[(&str, &[(us
     // correlation there is.
     let low = points().map(|&(_, c)| c).fold(-0.2f32, f32::min);
     let mut chart = ChartBuilder::on(root)
-        .caption("Correlation of two pixels against their distance", (FONT_FAMILY, 17))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(52)

@@ -30,27 +30,26 @@ pub fn mistakes_grid_from_bytes<T: Copy + Into<u64>>(
             pixels.len()
         )));
     };
-    let wrong = wrong_indices(n, truth, predicted, limit)?;
-    if wrong.shown.is_empty() {
+    let shown = wrong_indices(n, truth, predicted, limit)?;
+    if shown.is_empty() {
         return no_mistakes(n);
     }
     let size = side * side;
-    let mut values = Vec::with_capacity(wrong.shown.len() * size);
-    for &i in &wrong.shown {
+    let mut values = Vec::with_capacity(shown.len() * size);
+    for &i in &shown {
         values.extend(pixels[i * size..(i + 1) * size].iter().map(|&p| p as f32));
     }
-    let grid = MapGrid::from_values(values, wrong.shown.len(), side, side)?;
-    draw(grid, &wrong, truth, predicted)
+    let grid = MapGrid::from_values(values, shown.len(), side, side)?;
+    draw(grid, &shown, truth, predicted)
 }
 
-/// Which examples are wrong: the first `limit` of them, and how many there are in all.
-struct Wrong {
-    shown: Vec<usize>,
-    total: usize,
-    examples: usize,
-}
-
-fn wrong_indices<T: Copy + Into<u64>>(n: usize, truth: &[T], predicted: &[T], limit: usize) -> Result<Wrong> {
+/// The indices of the wrong examples: the first `limit` of them.
+fn wrong_indices<T: Copy + Into<u64>>(
+    n: usize,
+    truth: &[T],
+    predicted: &[T],
+    limit: usize,
+) -> Result<Vec<usize>> {
     if truth.len() != n || predicted.len() != n {
         return Err(Error::Shape(format!(
             "{n} images, {} true labels and {} predictions; give one label and one prediction per image",
@@ -64,19 +63,14 @@ fn wrong_indices<T: Copy + Into<u64>>(n: usize, truth: &[T], predicted: &[T], li
     if limit == 0 {
         return Err(Error::InvalidArgument("limit must be at least 1 mistake to show".into()));
     }
-    let all: Vec<usize> = (0..n).filter(|&i| truth[i].into() != predicted[i].into()).collect();
-    let total = all.len();
-    Ok(Wrong { shown: all.into_iter().take(limit).collect(), total, examples: n })
+    Ok((0..n).filter(|&i| truth[i].into() != predicted[i].into()).take(limit).collect())
 }
 
-fn draw<T: Copy + Into<u64>>(grid: MapGrid, wrong: &Wrong, truth: &[T], predicted: &[T]) -> Result<Figure> {
-    let labels = wrong.shown.iter().map(|&i| format!("{}→{}", truth[i].into(), predicted[i].into()));
-    let title = if wrong.shown.len() < wrong.total {
-        format!("{} of {} misclassified (of {} images)", wrong.shown.len(), wrong.total, wrong.examples)
-    } else {
-        format!("{} misclassified of {} images", wrong.total, wrong.examples)
-    };
-    grid.columns(COLUMNS).scale(2).labels(labels).title(title).render()
+/// The grid of the wrong images, each labelled `true→predicted`, and no title: how many mistakes
+/// there are is the caller's to say (the book says it in the figure's caption, where it is translated).
+fn draw<T: Copy + Into<u64>>(grid: MapGrid, shown: &[usize], truth: &[T], predicted: &[T]) -> Result<Figure> {
+    let labels = shown.iter().map(|&i| format!("{}→{}", truth[i].into(), predicted[i].into()));
+    grid.columns(COLUMNS).scale(2).labels(labels).render()
 }
 
 fn no_mistakes(examples: usize) -> Result<Figure> {
@@ -110,7 +104,7 @@ mod tests {
         let predicted = [1u8, 7, 3, 9, 0, 6];
         let pixels = images(6);
         // The grid holds images 1, 3 and 4 (the wrong ones): the same picture MapGrid draws for them.
-        let expected = |shown: &[usize], labels: &[&str], title: &str| {
+        let expected = |shown: &[usize], labels: &[&str]| {
             let picked: Vec<f32> =
                 shown.iter().flat_map(|&i| pixels[i * 16..(i + 1) * 16].iter().map(|&p| p as f32)).collect();
             MapGrid::from_values(picked, shown.len(), 4, 4)
@@ -118,14 +112,13 @@ mod tests {
                 .columns(COLUMNS)
                 .scale(2)
                 .labels(labels.iter().copied())
-                .title(title)
                 .render()
                 .unwrap()
         };
         let all = mistakes_grid_from_bytes(&pixels, &truth, &predicted, 10).unwrap();
-        assert_eq!(all, expected(&[1, 3, 4], &["2→7", "4→9", "5→0"], "3 misclassified of 6 images"));
+        assert_eq!(all, expected(&[1, 3, 4], &["2→7", "4→9", "5→0"]));
         let two = mistakes_grid_from_bytes(&pixels, &truth, &predicted, 2).unwrap();
-        assert_eq!(two, expected(&[1, 3], &["2→7", "4→9"], "2 of 3 misclassified (of 6 images)"));
+        assert_eq!(two, expected(&[1, 3], &["2→7", "4→9"]));
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub fn conv1_kernels(model: &LeNet) -> Result<Figure> {
         .columns(10)
         .scale(12)
         .labels((0..10).map(|k| format!("{k}")))
-        .title("conv1: 10 kernels, 1×5×5")
+        .title("conv1 kernels")
         .render()
 }
 
@@ -32,7 +32,7 @@ pub fn conv2_kernels(model: &LeNet) -> Result<Figure> {
         .normalization(Normalization::Shared)
         .columns(10)
         .scale(6)
-        .title("conv2: 20 kernels (rows), each 10×5×5 (columns = input channels)")
+        .title("conv2 kernels")
         .render()
 }
 
