@@ -52,11 +52,21 @@ impl Drop for OutputCheck {
         if std::thread::panicking() {
             return; // the listing failed already; its own message says why
         }
-        let path = format!("{}/book/src/{}", env!("CARGO_MANIFEST_DIR"), self.chapter);
+        let path = chapter_path(self.chapter);
         let markdown = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         if let Err(diff) = compare(&markdown, self.chapter, self.label, &printed, &self.varies) {
             panic!("{diff}");
         }
+    }
+}
+
+/// The chapter's Markdown file: `book/src/<chapter>`, or for the Korean edition's chapters (named
+/// `ko/<chapter>` in their hidden line, see TRANSLATING.md) `book/ko/<chapter>`.
+fn chapter_path(chapter: &str) -> String {
+    let root = env!("CARGO_MANIFEST_DIR");
+    match chapter.strip_prefix("ko/") {
+        Some(korean) => format!("{root}/book/ko/{korean}"),
+        None => format!("{root}/book/src/{chapter}"),
     }
 }
 
@@ -143,13 +153,32 @@ pub fn compare(
 fn output_block<'a>(markdown: &'a str, chapter: &str, label: &str) -> Result<&'a str, String> {
     let call = format!("book_output::check(\"{chapter}\", \"{label}\"");
     let at = markdown.find(&call).ok_or_else(|| format!("no listing calls `{call}…)`"))?;
+    // Fences may be longer than three backticks: a Markdown writer uses four when the code itself
+    // holds three, as mdBook's does in the Korean chapters (book/ko/).
+    fn fence(line: &str) -> Option<(usize, &str)> {
+        let ticks = line.len() - line.trim_start_matches('`').len();
+        (ticks >= 3).then(|| (ticks, line[ticks..].trim()))
+    }
+    let mut lines = markdown[at..].split_inclusive('\n').scan(at, |offset, line| {
+        let start = *offset;
+        *offset += line.len();
+        Some((start, line.trim_end_matches(['\n', '\r'])))
+    });
     // The end of that listing's fence, then only blank lines up to the output block's fence.
-    let rest = &markdown[at..];
-    let close = rest.find("\n```").ok_or("the listing's code block never ends")? + 4;
-    let rest = rest[close..].trim_start_matches(|c: char| c != '\n').trim_start();
-    let body = rest.strip_prefix("```text\n").ok_or("no ```text block follows the listing")?;
-    let end = body.find("```").ok_or("the output block never ends")?;
-    Ok(&body[..end])
+    lines
+        .find(|(_, line)| matches!(fence(line), Some((_, ""))))
+        .ok_or("the listing's code block never ends")?;
+    let (ticks, body_start) = match lines.find(|(_, line)| !line.trim().is_empty()) {
+        Some((start, line)) => match fence(line) {
+            Some((ticks, "text")) => (ticks, start + line.len() + 1),
+            _ => return Err("no ```text block follows the listing".into()),
+        },
+        None => return Err("no ```text block follows the listing".into()),
+    };
+    let (end, _) = lines
+        .find(|(_, line)| matches!(fence(line), Some((n, "")) if n >= ticks))
+        .ok_or("the output block never ends")?;
+    Ok(&markdown[body_start.min(end)..end])
 }
 
 #[cfg(test)]
@@ -177,11 +206,31 @@ mod tests {
     }
 
     #[test]
+    fn longer_fences_as_the_korean_chapters_have_them() {
+        let four = CHAPTER.replace("```", "````");
+        assert_eq!(compare(&four, "ch.md", "1", "24 × 24\ntook 0.9 s\n", &[]), Ok(()));
+        let err = compare(&four, "ch.md", "1", "24 × 25\ntook 0.9 s\n", &[]).unwrap_err();
+        assert!(err.contains("line 1:"), "{err}");
+    }
+
+    #[test]
     fn a_listing_without_an_output_block_is_an_error() {
         let md = "```rust\n# let _output = lenet_tutor::book_output::check(\"ch.md\", \"2\", &[]);\n```\n\nprose\n";
         let err = compare(md, "ch.md", "2", "", &[]).unwrap_err();
         assert!(err.contains("no ```text block follows the listing"), "{err}");
         let err = compare(md, "ch.md", "9", "", &[]).unwrap_err();
         assert!(err.contains("no listing calls"), "{err}");
+    }
+
+    #[test]
+    fn the_korean_chapters_are_read_from_book_ko() -> std::io::Result<()> {
+        // Every English chapter with a checked listing has its Korean twin, checked against itself.
+        for name in ["ch01-convolution.md", "ch06-lenet-mnist.md"] {
+            let english = std::fs::read_to_string(chapter_path(name))?;
+            let korean = std::fs::read_to_string(chapter_path(&format!("ko/{name}")))?;
+            assert!(english.contains(&format!("book_output::check(\"{name}\"")), "{name}");
+            assert!(korean.contains(&format!("book_output::check(\"ko/{name}\"")), "ko/{name}");
+        }
+        Ok(())
     }
 }

@@ -6,7 +6,10 @@
 // Per page it fails on: a page that does not load or shows no text; an image that does not load
 // or decode; a font that fails to load, or math on the page with no KaTeX font loaded; any request
 // to something other than the local server (the book works offline: no CDN), a failed request or
-// an HTTP error; a JavaScript exception or console error; a Rust block highlight.js left alone.
+// an HTTP error; a JavaScript exception or console error; a Rust block highlight.js left alone; a
+// language picker (book/theme/language-picker.js) missing from the menu bar, or not leading to this same page in each
+// edition (English at the root, Korean under ko/); and on a Korean page, Hangul drawn as
+// missing-glyph boxes (no Korean font: the page would be unreadable).
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -40,8 +43,31 @@ async function inspect() {
     math: document.querySelectorAll(".katex").length,
     unhighlighted: document.querySelectorAll("pre code.language-rust:not(.hljs)").length,
     text: document.body.innerText.trim().length,
+    picker: [...document.querySelectorAll(".language-picker a")].map((a) => ({
+      lang: a.lang, href: a.href, current: a.getAttribute("aria-current") === "page" })),
+    menuBar: document.querySelector(".right-buttons") !== null, // toc.html (the sidebar's frame) has none
+    lang: document.documentElement.lang,
+    boxes: document.documentElement.lang === "ko" ? hangulAsBoxes() : false,
   };
+  // Draws Hangul and a code point no font has (U+0378, unassigned) in the page's text font: if the
+  // two pictures are the same, Hangul came out as the missing-glyph box (or not at all).
+  function hangulAsBoxes() {
+    const font = `32px ${getComputedStyle(document.querySelector("main") || document.body).fontFamily}`;
+    const draw = (text) => {
+      const canvas = document.createElement("canvas");
+      canvas.width = 160;
+      canvas.height = 48;
+      const g = canvas.getContext("2d");
+      g.font = font;
+      g.fillText(text, 4, 36);
+      return g.getImageData(0, 0, canvas.width, canvas.height).data.join(",");
+    };
+    return draw("합성곱") === draw("\u0378\u0378\u0378");
+  }
 }
+
+// The page `rel` in the edition of `lang` (English at the root, Korean under ko/).
+const inEdition = (rel, lang) => (lang === "ko" ? "ko/" : "") + rel.replace(/^ko\//, "");
 
 let failed = 0;
 const version = await withServedBrowser(dir, async ({ browser, context, origin }) => {
@@ -69,6 +95,18 @@ const version = await withServedBrowser(dir, async ({ browser, context, origin }
         problems.push(`${info.math} math span(s) but no KaTeX font loaded`);
       }
       if (info.unhighlighted) problems.push(`${info.unhighlighted} Rust block(s) not syntax-highlighted`);
+      if (info.boxes) problems.push("Korean text renders as missing-glyph boxes (install fonts-noto-cjk)");
+      const langs = info.picker.map((p) => p.lang).join(",");
+      if (info.menuBar && langs !== "en,ko") problems.push(`language picker: expected links English, 한국어, found [${langs}]`);
+      for (const { lang, href, current } of info.picker) {
+        const want = inEdition(rel, lang);
+        const got = decodeURIComponent(new URL(href).pathname.slice(1));
+        if (got !== want) problems.push(`language picker: ${lang} leads to /${got}, not /${want}`);
+        else if (!pages.includes(want)) problems.push(`language picker: ${lang} leads to /${want}, which is no page`);
+        if (current !== (lang === (info.lang === "ko" ? "ko" : "en"))) {
+          problems.push(`language picker: ${lang} marked current on a page in ${info.lang}`);
+        }
+      }
     }
     failed += problems.length > 0;
     const what = info ? `  ${info.images} img, ${info.fontsLoaded.length} fonts, ${info.math} math` : "";

@@ -4,7 +4,8 @@
 Used by `scripts/book`; standard library only. Per page it fails on:
   * math left raw in the text (`$...$`, `$$`, `\\(`, `\\[` outside code and KaTeX) or a `.katex-error`;
   * fewer `.katex` elements than its chapter's markdown has math spans, or fewer
-    `pre code.language-rust` blocks than the markdown has ```rust blocks;
+    `pre code.language-rust` blocks than the markdown has ```rust blocks (the Korean edition's
+    pages, under ko/, against their translated chapters in book/ko/ with --src-ko);
   * a link, image, stylesheet or script naming a file of the book that does not exist, or an
     `#anchor` that its page lacks (and, in every stylesheet, a `url(...)` to a missing file);
   * an image, script, stylesheet or font loaded from the web (the book must work offline).
@@ -139,6 +140,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("html", type=Path, help="the HTML output directory (book/book/html)")
     parser.add_argument("--src", type=Path, required=True, help="the book's markdown directory")
+    parser.add_argument("--src-ko", type=Path, help="the Korean edition's chapters (book/ko), for html/ko/")
     args = parser.parse_args()
     root = args.html
 
@@ -148,6 +150,8 @@ def main() -> int:
         return 2
     pages = {rel: Page((root / rel).read_text(encoding="utf-8")) for rel in files}
     sources = chapter_sources(args.src)
+    if args.src_ko:
+        sources |= {f"ko/{rel}": md for rel, md in chapter_sources(args.src_ko).items()}
     failed = 0
     for rel, page in pages.items():
         problems = [f"math left unrendered: {text!r}" for text in page.raw[:5]]

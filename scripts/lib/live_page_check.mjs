@@ -2,7 +2,11 @@
 // Chromium, on the built book served from 127.0.0.1:
 //
 //   node scripts/lib/live_page_check.mjs --book book/book/html --vectors DIR/test-vectors.json \
-//        --second-model OTHER.safetensors [--screenshots OUTDIR] [--page try-it.html]
+//        --second-model OTHER.safetensors [--screenshots OUTDIR] [--page try-it.html] [--lang en]
+//
+// One edition per run: the English page (the defaults), or the Korean one with
+// `--page ko/try-it.html --lang ko` (scripts/book runs both). Elements are found by id and data
+// attributes, never by their text, so every check runs on both.
 //
 // --vectors comes from `lenet-tutor export-web --model M --out DIR --test-vectors 20`, for the model
 // the book ships (live/lenet-ch06.safetensors); --second-model is any other exported model.
@@ -15,7 +19,13 @@
 //   4. the second model, loaded through the file picker, gives other logits for the same drawing;
 //      broken files (random bytes, a wrong shape, a missing tensor) show an error and leave the
 //      second model predicting;
-//   5. one forward pass takes at most 5 ms (median of 50, in the page).
+//   5. one forward pass takes at most 5 ms (median of 50, in the page);
+//   6. the widget speaks the page's language (<html lang>, which must be --lang): every label
+//      try-it.md gives a key (data-text, data-aria-label) shows the text of lenet-live-page.js's
+//      table, which for English is the fallback written in try-it.md and for Korean is Korean (the
+//      Clear button reads 지우기); the prediction, kernel caption, map labels, status messages and
+//      announcements are Korean on the Korean page and free of Korean on the English one; with
+//      JavaScript off, the <noscript> message is the one of the page's language.
 // With --screenshots it saves the page empty and with a digit, at desktop and at phone width.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -30,13 +40,18 @@ const { values: opts } = parseArgs({
     "second-model": { type: "string" },
     screenshots: { type: "string" },
     page: { type: "string", default: "try-it.html" },
+    lang: { type: "string", default: "en" },
   },
 });
 if (!opts.book || !opts.vectors || !opts["second-model"]) {
   console.error(
     "usage: live_page_check.mjs --book HTML_DIR --vectors test-vectors.json --second-model OTHER.safetensors " +
-      "[--screenshots DIR] [--page try-it.html]",
+      "[--screenshots DIR] [--page try-it.html] [--lang en|ko]",
   );
+  process.exit(2);
+}
+if (!["en", "ko"].includes(opts.lang)) {
+  console.error(`error: --lang ${opts.lang}: the page speaks en or ko`);
   process.exit(2);
 }
 
@@ -45,6 +60,15 @@ const MAX_FORWARD_MS = 5;
 const DRAWN_CASES = 10; // how many test digits are drawn with the mouse
 const MIN_DRAWN_CORRECT = 0.7; // share of them that must be read as their label
 const LAYERS = ["conv1", "pool1", "conv2", "pool2", "fc1", "logits", "log_probs"];
+/** Texts the check expects in each language (the rest is checked against the page's own table). */
+const EXPECT = {
+  en: { clear: "Clear", kernel: "conv1 kernel 1", mapLabel: "conv2 map 1", noscript: "This page needs JavaScript" },
+  ko: { clear: "지우기", kernel: "conv1 커널 1", mapLabel: "conv2 특징 맵 1", noscript: "JavaScript가 필요합니다" },
+}[opts.lang];
+const HANGUL = /[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]/;
+/** Whether `text` is in the page's language: with Hangul on the Korean page, without on the English. */
+const speaks = (text) => (opts.lang === "ko" ? HANGUL.test(text) : !HANGUL.test(text));
+const LANGUAGE_NAME = { en: "English", ko: "Korean" }[opts.lang];
 
 if (!existsSync(join(opts.book, opts.page))) {
   console.error(`error: ${join(opts.book, opts.page)} does not exist; build the book first (scripts/book)`);
@@ -61,7 +85,9 @@ const fail = (message) => {
   failures.push(message);
   console.log(`  FAIL ${message}`);
 };
-const log = (message) => console.log(`live page: ${message}`);
+const log = (message) => console.log(`live page (${opts.lang}): ${message}`);
+/** Fails unless `text` (what the page shows as `what`) is in the page's language. */
+const inLanguage = (what, text) => speaks(text) || fail(`${what} is not ${LANGUAGE_NAME}: "${text}"`);
 
 // ---- helpers run in the page ---------------------------------------------------------------------
 
@@ -286,7 +312,10 @@ async function checkDrawing(page) {
   if (correct < needed) fail(`only ${correct} of ${cases.length} drawn digits were read as their label (need ${needed})`);
   else log(`  ${correct} of ${cases.length} drawn digits read as their label (need ${needed})`);
 
+  inLanguage("the announcement of a prediction", await page.textContent("#ll-announce"));
   await clearPad(page);
+  inLanguage("the announcement of Clear", await page.textContent("#ll-announce"));
+  inLanguage("the prediction after Clear", await page.textContent("#ll-prediction"));
   const cleared = await page.evaluate(paintedCanvases);
   if (cleared.paintedMaps !== 0 || cleared.input || cleared.prediction !== null) {
     fail(`Clear left ${cleared.paintedMaps} feature maps painted, input ${cleared.input ? "painted" : "blank"}, prediction ${cleared.prediction}`);
@@ -312,7 +341,7 @@ async function checkSavedPicture(page, caseIndex) {
     return;
   }
   await page.setInputFiles("#ll-picture-file", { name: "my-digit.png", mimeType: "image/png", buffer: png });
-  await page.waitForFunction(() => document.getElementById("ll-status").textContent.startsWith("Opened"), null, { timeout: 5000 }).catch(() => {});
+  await page.waitForFunction(() => document.getElementById("ll-status").dataset.message === "opened", null, { timeout: 5000 }).catch(() => {});
   const opened = await page.evaluate(() => {
     const r = window.lenetLive.result();
     return r && { bytes: Array.from(r.bytes), logits: Array.from(r.layers.logits) };
@@ -328,6 +357,7 @@ async function checkSavedPicture(page, caseIndex) {
   } else {
     log(`saved the drawing of case ${caseIndex} as PNG and opened it again: same 784 bytes, same logits`);
   }
+  inLanguage("the status after opening a picture", await page.textContent("#ll-status"));
   if (opts.screenshots) {
     mkdirSync(opts.screenshots, { recursive: true });
     writeFileSync(join(opts.screenshots, "my-digit.png"), png);
@@ -355,12 +385,14 @@ async function checkKeyboard(page) {
   const right = await step("ArrowRight");
   const down = await step("ArrowDown");
   const down2 = await step("ArrowDown");
-  if (right.at !== "conv1[1]" || !right.caption.includes("conv1 kernel 1") || right.slices !== 1) {
+  if (right.at !== "conv1[1]" || !right.caption.includes(EXPECT.kernel) || right.slices !== 1) {
     fail(`ArrowRight from conv1[0]: focus ${right.at}, ${right.slices} kernel canvases, caption "${right.caption}"`);
   }
-  if (down.at !== "pool1[1]" || !down.caption.includes("conv1 kernel 1")) fail(`ArrowDown: focus ${down.at}, caption "${down.caption}"`);
+  if (down.at !== "pool1[1]" || !down.caption.includes(EXPECT.kernel)) fail(`ArrowDown: focus ${down.at}, caption "${down.caption}"`);
   if (down2.at !== "conv2[1]" || down2.slices !== 10) fail(`ArrowDown to conv2: focus ${down2.at}, ${down2.slices} kernel slices (want 10)`);
-  if (!down2.label.startsWith("conv2 map 1")) fail(`conv2[1]'s aria-label is "${down2.label}"`);
+  if (!down2.label.startsWith(EXPECT.mapLabel)) fail(`conv2[1]'s aria-label is "${down2.label}"`);
+  [right, down, down2].forEach((at) => inLanguage(`the kernel caption of ${at.at}`, at.caption));
+  inLanguage("conv2[1]'s aria-label", down2.label);
   if (page.url() !== url) fail(`the arrow keys left the page (now ${page.url()}): mdBook's chapter keys were not held back`);
   const buttons = await page.evaluate(() =>
     ["ll-clear", "ll-load-model", "ll-open-picture", "ll-save"].map((id) => document.getElementById(id)?.tagName ?? "missing"),
@@ -386,6 +418,7 @@ async function checkModels(page, caseIndex) {
   await page.waitForFunction((n) => document.getElementById("ll-model-name").textContent === n, secondName, { timeout: 5000 }).catch(() => {});
   let s = await statusOf();
   if (s.model !== secondName || s.error) fail(`after loading ${secondName}: model "${s.model}", status "${s.text}"`);
+  inLanguage(`the status after loading ${secondName}`, s.text);
   const second = await lastLogits(page);
   const differ = first.length && second.length ? maxAbsDiff(first, second) : 0;
   if (!(differ > 1e-3)) fail(`the second model gave the same logits for the same drawing (max diff ${differ})`);
@@ -408,8 +441,10 @@ async function checkModels(page, caseIndex) {
     await page.setInputFiles("#ll-model-file", { name, mimeType: "application/octet-stream", buffer });
     await page.waitForFunction((n) => document.getElementById("ll-status").textContent.includes(n), name, { timeout: 5000 }).catch(() => {});
     s = await statusOf();
+    // lenet-live.js's own message (in English) is part of the Korean one too.
     if (!s.error || !expected.test(s.text)) fail(`${name}: expected an error matching ${expected}, the page says "${s.text}"`);
     else log(`  ${name}: "${s.text}"`);
+    inLanguage(`the error for ${name}`, s.text);
     if (s.model !== secondName) fail(`${name}: the model in use changed to "${s.model}"`);
   }
   const live = await page.evaluate(() => document.getElementById("ll-status").getAttribute("aria-live"));
@@ -430,6 +465,64 @@ function editHeader(file, edit) {
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(json.length));
   return Buffer.concat([length, json, file.subarray(8 + n)]);
+}
+
+/** The widget's words (6. above); `browser` for a page with JavaScript off. */
+async function checkLanguage(page, browser, origin) {
+  const before = failures.length;
+  const { lang, language } = await page.evaluate(() => ({ lang: document.documentElement.lang, language: window.lenetLive.language }));
+  if (lang !== opts.lang || language !== opts.lang) {
+    fail(`the page is <html lang="${lang}"> and its widget speaks "${language}"; expected "${opts.lang}" (--lang)`);
+  }
+  // Every labelled element: its English fallback (try-it.md as served), the table's text, the text shown.
+  const labels = await page.evaluate(async () => {
+    const served = new DOMParser().parseFromString(await (await fetch(location.href)).text(), "text/html");
+    const labels = [];
+    for (const [attribute, read] of [["data-text", (e) => e.textContent], ["data-aria-label", (e) => e.getAttribute("aria-label")]]) {
+      const shown = document.querySelectorAll(`#lenet-live [${attribute}]`);
+      served.querySelectorAll(`#lenet-live [${attribute}]`).forEach((e, i) => {
+        const key = e.getAttribute(attribute);
+        labels.push({ attribute, key, id: e.id, fallback: read(e).trim(), table: window.lenetLive.say(key), shown: shown[i] && read(shown[i]) });
+      });
+    }
+    return labels;
+  });
+  if (labels.length < 10) fail(`only ${labels.length} elements of the widget name their text with data-text or data-aria-label`);
+  for (const l of labels) {
+    const what = `[${l.attribute}="${l.key}"]`;
+    if (opts.lang === "en" && l.table !== l.fallback) fail(`${what}: the English table says "${l.table}", try-it.md "${l.fallback}"`);
+    if (opts.lang === "ko" && l.table === l.fallback) fail(`${what}: the Korean table has the English text "${l.table}"`);
+    inLanguage(what, l.table);
+    // The prediction and the model's name are rewritten once the model is loaded.
+    if (!["ll-prediction", "ll-model-name"].includes(l.id) && l.shown !== l.table) fail(`${what} shows "${l.shown}", not "${l.table}"`);
+  }
+  const clear = await page.textContent("#ll-clear");
+  if (clear !== EXPECT.clear) fail(`the Clear button reads "${clear}", not "${EXPECT.clear}"`);
+  // What the script writes before anything is drawn.
+  const written = await page.evaluate(() => ({
+    prediction: document.getElementById("ll-prediction").textContent,
+    caption: document.getElementById("ll-kernel-caption").textContent,
+    mapLabel: document.querySelector("canvas.ll-map").getAttribute("aria-label"),
+    rowTitles: [...document.querySelectorAll(".ll-map-title")].map((t) => t.title),
+  }));
+  inLanguage("the prediction before drawing", written.prediction);
+  inLanguage("the kernel caption before a map is chosen", written.caption);
+  inLanguage("a feature map's aria-label", written.mapLabel);
+  written.rowTitles.forEach((t, i) => inLanguage(`feature-map row ${i}'s title`, t));
+  // With JavaScript off, only <noscript> speaks: both languages are in it, CSS shows the page's one.
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const plain = await context.newPage();
+  await plain.goto(`${origin}/${opts.page}`, { waitUntil: "load" });
+  const noscript = await plain.evaluate(() =>
+    [...document.querySelectorAll("#lenet-live noscript *")].filter((e) => e.checkVisibility()).map((e) => e.innerText.trim()));
+  await context.close();
+  if (noscript.length !== 1 || !noscript[0].includes(EXPECT.noscript) || !speaks(noscript[0])) {
+    fail(`with JavaScript off the page shows ${JSON.stringify(noscript)}, not the one ${LANGUAGE_NAME} <noscript> message`);
+  }
+  if (failures.length === before) {
+    log(`language: <html lang="${lang}">, ${labels.length} labels from the ${LANGUAGE_NAME} table (Clear reads "${clear}"), ` +
+      `messages ${LANGUAGE_NAME}, <noscript> "${noscript[0]}"`);
+  }
 }
 
 async function checkSpeed(page) {
@@ -493,6 +586,7 @@ try {
   await withServedBrowser(opts.book, async ({ browser, context, origin }) => {
     const { page, problems } = await openPage(context, origin);
     log(`${origin}/${opts.page} loaded its model`);
+    await checkLanguage(page, browser, origin);
     await checkForward(page);
     await checkPictures(page);
     const caseIndex = await checkDrawing(page);

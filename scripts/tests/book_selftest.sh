@@ -6,7 +6,10 @@
 #   the HTML (book_static_check.py): a broken #anchor, math left raw (preprocessor off), a
 #     stylesheet from a CDN (mdbook-katex's default), a missing KaTeX font;
 #   the browser (book_browser_check.mjs): an image file that is not an image, a JavaScript error,
-#     a request to the web made by a script.
+#     a request to the web made by a script, a page without the language picker, Korean text
+#     drawn as missing-glyph boxes (Chromium with no Korean font);
+#   the Korean edition (po/ko.po, book/ko/): an untranslated message, a messages.pot older than
+#     the chapters, translated chapters (book/ko/*.md) older than ko.po.
 # Usage: scripts/tests/book_selftest.sh [--no-browser]
 #        scripts/tests/book_selftest.sh --make-book DIR    (only writes the good book into DIR)
 set -euo pipefail
@@ -15,7 +18,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 make_book() {
   local dir=$1
   mkdir -p "$dir/src/img" "$dir/src/part"
-  cp "$ROOT/book/book.toml" "$dir/"
+  # The real book.toml, with its helper scripts found from here and the PO files in the book.
+  sed -e "s#\.\./scripts/lib/#$ROOT/scripts/lib/#" -e 's#^po-dir = "\.\./po"#po-dir = "po"#' \
+    "$ROOT/book/book.toml" >"$dir/book.toml"
   cp -r "$ROOT/book/theme" "$dir/"
   cp -r "$ROOT/book/src/katex" "$dir/src/"
   base64 -d >"$dir/src/img/dot.png" <<'EOF' # an 8x8 PNG
@@ -71,6 +76,31 @@ Output size $\lfloor (n - k)/s \rfloor + 1$, image from a nested page:
 
 Back to [convolution](../conv.md).
 EOF
+  # A Korean edition whose "translation" is the English text (mdbook-gettext's PO reader wants all
+  # of these header fields): what is checked is the machinery
+  # (messages, ko.po complete, book/ko/ current, the picker, the font), not the language.
+  mkdir -p "$dir/po"
+  cat >"$dir/po/ko.po" <<'EOF'
+msgid ""
+msgstr ""
+"Project-Id-Version: test\n"
+"PO-Revision-Date: 2026-01-01 00:00+0000\n"
+"Language-Team: Korean\n"
+"MIME-Version: 1.0\n"
+"Content-Type: text/plain; charset=UTF-8\n"
+"Content-Transfer-Encoding: 8bit\n"
+"Language: ko\n"
+"Plural-Forms: nplurals=1; plural=0;\n"
+EOF
+  translate "$dir"
+}
+
+# translate DIR: the Korean edition's messages and chapters brought up to date with the English text
+# (after make_book, and after a case edits that text).
+translate() {
+  "$ROOT/scripts/book" --update-po --no-browser "$1" >"$1.update-po.log" 2>&1 ||
+    { cat "$1.update-po.log" >&2; echo "scripts/book --update-po failed on the test book" >&2; exit 1; }
+  msgen "$1/po/messages.pot" -o "$1/po/ko.po"
 }
 
 if [ "${1:-}" = --make-book ]; then
@@ -118,6 +148,7 @@ expect fail bad-latex 'frac'
 
 make_book "$work/broken-anchor"
 sed -i 's/#max-pooling/#min-pooling/' "$work/broken-anchor/src/conv.md"
+translate "$work/broken-anchor"
 expect fail broken-anchor 'has no #min-pooling'
 
 make_book "$work/raw-math"
@@ -136,6 +167,20 @@ make_book "$work/missing-font"
 rm "$work/missing-font/src/katex/fonts/KaTeX_Main-Regular.woff2"
 expect fail missing-font 'KaTeX_Main-Regular\.woff2: no such file'
 
+make_book "$work/untranslated"
+# Drop the translation of one message (a PO entry is a paragraph of its own).
+awk -v RS= -v ORS='\n\n' '!/Back to/' "$work/untranslated/po/ko.po" >"$work/untranslated.po"
+mv "$work/untranslated.po" "$work/untranslated/po/ko.po"
+expect fail untranslated 'ko\.po: every message needs a translation.*untranslated'
+
+make_book "$work/stale-pot"
+sed -i 's/^Back to /And back to /' "$work/stale-pot/src/part/pool.md"
+expect fail stale-pot 'messages\.pot is not what the chapters say now'
+
+make_book "$work/stale-korean-chapters"
+echo "an edit by hand" >>"$work/stale-korean-chapters/ko/conv.md"
+expect fail stale-korean-chapters 'book/ko/ is not what ko\.po makes of the chapters'
+
 if [[ " ${args[*]} " != *" --no-browser "* ]]; then
   # The file is there (the links check out) but is not an image: only a browser sees that.
   make_book "$work/corrupt-image"
@@ -145,13 +190,30 @@ if [[ " ${args[*]} " != *" --no-browser "* ]]; then
   script() { # script NAME JS: the book runs JS on every page (output.html.additional-js)
     make_book "$work/$1"
     echo "$2" >"$work/$1/extra.js"
-    sed -i 's/^\[output\.html\]$/&\nadditional-js = ["extra.js"]/' "$work/$1/book.toml"
+    sed -i 's/^additional-js = \[/&"extra.js", /' "$work/$1/book.toml"
   }
   script js-error 'window.addEventListener("load", () => { throw new Error("boom"); });'
   expect fail js-error 'JavaScript exception: boom'
 
   script web-request 'new Image().src = "https://example.com/pixel.png";'
   expect fail web-request 'other than the local server.*example\.com'
+
+  make_book "$work/no-picker"
+  sed -i '/^additional-js = \["theme\/language-picker.js"\]$/d' "$work/no-picker/book.toml"
+  expect fail no-picker 'language picker: expected links English, 한국어, found \[\]'
+
+  # Chromium with one Latin font and nothing for Hangul (fontconfig told to look nowhere else).
+  latin=$(fc-list -f '%{file}\n' :lang=en 2>/dev/null | grep -viE 'cjk|kr|korean' | head -n 1 || true)
+  if [ -n "$latin" ]; then
+    mkdir -p "$work/fonts"
+    ln -s "$latin" "$work/fonts/"
+    printf '<?xml version="1.0"?>\n<fontconfig><dir>%s</dir><cachedir>%s</cachedir></fontconfig>\n' \
+      "$work/fonts" "$work/fonts-cache" >"$work/fonts.conf"
+    make_book "$work/no-korean-font"
+    FONTCONFIG_FILE="$work/fonts.conf" expect fail no-korean-font 'Korean text renders as missing-glyph boxes'
+  else
+    echo "skip no-korean-font: fc-list names no Latin font"
+  fi
 fi
 
 echo "$passed passed, $failures failed"
