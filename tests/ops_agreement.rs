@@ -411,8 +411,9 @@ fn fully_connected_tail_ops_agree_with_candle() {
 }
 
 /// A small LeNet-like net: conv(1→4, 3×3) → pool+relu → conv(4→6, 3×3, pad 1) → pool+relu →
-/// linear(6·3·3 → 3) → cross-entropy. Returns the losses of `steps` SGD steps from fixed weights.
-fn train_small_net(imp: ConvImpl, steps: usize) -> Vec<f32> {
+/// linear(6·3·3 → 3) → cross-entropy. Returns the losses of `steps` SGD steps from fixed weights;
+/// with `fused`, each convolution and its pooling are one op (`conv2d_max_pool2d_relu`).
+fn train_small_net(imp: ConvImpl, steps: usize, fused: bool) -> Vec<f32> {
     let mut rng = seeded(42);
     let mut var =
         |dims: &[usize], scale: f32| Var::from_tensor(&random_tensor(dims, scale, &mut rng)).unwrap();
@@ -424,38 +425,19 @@ fn train_small_net(imp: ConvImpl, steps: usize) -> Vec<f32> {
     let labels = Tensor::new(labels.as_slice(), &Device::Cpu).unwrap();
     let vars = vec![w1.clone(), b1.clone(), w2.clone(), b2.clone(), w3.clone(), b3.clone()];
     let mut sgd = SGD::new(vars, 0.3).unwrap();
+    let layer = |h: &Tensor, w: &Var, b: &Var, padding: usize, input_grad: InputGrad| {
+        if fused {
+            imp.conv2d_max_pool2d_relu(h, w, Some(b), padding, 1, 2, input_grad).unwrap()
+        } else {
+            let h = imp.conv2d(h, w, Some(b), padding, 1, input_grad).unwrap();
+            imp.max_pool2d_relu(&h, 2).unwrap()
+        }
+    };
     let mut losses = Vec::new();
     for _ in 0..steps {
-        let h = imp.conv2d(&x, &w1, Some(&b1), 0, 1, InputGrad::Skip).unwrap(); // [8,4,12,12]
-        let h = imp.max_pool2d_relu(&h, 2).unwrap(); // [8,4,6,6]
-        let h = imp.conv2d(&h, &w2, Some(&b2), 1, 1, InputGrad::Needed).unwrap(); // [8,6,6,6]
-        let h = imp.max_pool2d_relu(&h, 2).unwrap().flatten_from(1).unwrap(); // [8,54]
+        let h = layer(&x, &w1, &b1, 0, InputGrad::Skip); // [8,4,6,6]
+        let h = layer(&h, &w2, &b2, 1, InputGrad::Needed).flatten_from(1).unwrap(); // [8,54]
         let logits = h.matmul(&w3.t().unwrap()).unwrap().broadcast_add(&b3).unwrap();
-        let loss = candle_nn::loss::cross_entropy(&logits, &labels).unwrap();
-        losses.push(loss.to_scalar::<f32>().unwrap());
-        sgd.backward_step(&loss).unwrap();
-    }
-    losses
-}
-
-/// [`train_small_net`] with each convolution and its pooling as one op (`conv2d_max_pool2d_relu`).
-fn train_small_net_fused(imp: ConvImpl, steps: usize) -> Vec<f32> {
-    let mut rng = seeded(42);
-    let mut var =
-        |dims: &[usize], scale: f32| Var::from_tensor(&random_tensor(dims, scale, &mut rng)).unwrap();
-    let (w1, b1) = (var(&[4, 1, 3, 3], 0.33), var(&[4], 0.33));
-    let (w2, b2) = (var(&[6, 4, 3, 3], 0.17), var(&[6], 0.17));
-    let (w3, b3) = (var(&[3, 54], 0.14), var(&[3], 0.14));
-    let x = random_tensor(&[8, 1, 14, 14], 1.0, &mut rng);
-    let labels: Vec<u32> = (0..8).map(|_| rng.random_range(0..3)).collect();
-    let labels = Tensor::new(labels.as_slice(), &Device::Cpu).unwrap();
-    let vars = vec![w1.clone(), b1.clone(), w2.clone(), b2.clone(), w3.clone(), b3.clone()];
-    let mut sgd = SGD::new(vars, 0.3).unwrap();
-    let mut losses = Vec::new();
-    for _ in 0..steps {
-        let h = imp.conv2d_max_pool2d_relu(&x, &w1, Some(&b1), 0, 1, 2, InputGrad::Skip).unwrap(); // [8,4,6,6]
-        let h = imp.conv2d_max_pool2d_relu(&h, &w2, Some(&b2), 1, 1, 2, InputGrad::Needed).unwrap(); // [8,6,3,3]
-        let logits = h.flatten_from(1).unwrap().matmul(&w3.t().unwrap()).unwrap().broadcast_add(&b3).unwrap();
         let loss = candle_nn::loss::cross_entropy(&logits, &labels).unwrap();
         losses.push(loss.to_scalar::<f32>().unwrap());
         sgd.backward_step(&loss).unwrap();
@@ -465,9 +447,9 @@ fn train_small_net_fused(imp: ConvImpl, steps: usize) -> Vec<f32> {
 
 #[test]
 fn a_small_conv_net_trains_the_same_with_fused_and_candle_ops() {
-    let fused = train_small_net_fused(ConvImpl::Fast, 30);
-    let reference = train_small_net(ConvImpl::Candle, 30);
-    assert_eq!(train_small_net_fused(ConvImpl::Candle, 30), reference, "the candle path is the same graph");
+    let fused = train_small_net(ConvImpl::Fast, 30, true);
+    let reference = train_small_net(ConvImpl::Candle, 30, false);
+    assert_eq!(train_small_net(ConvImpl::Candle, 30, true), reference, "the candle path is the same graph");
     for (step, (a, b)) in fused.iter().zip(&reference).enumerate() {
         assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "step {step}: fused loss {a}, candle loss {b}");
     }
@@ -475,8 +457,8 @@ fn a_small_conv_net_trains_the_same_with_fused_and_candle_ops() {
 
 #[test]
 fn a_small_conv_net_trains_the_same_with_fast_and_candle_ops() {
-    let fast = train_small_net(ConvImpl::Fast, 30);
-    let reference = train_small_net(ConvImpl::Candle, 30);
+    let fast = train_small_net(ConvImpl::Fast, 30, false);
+    let reference = train_small_net(ConvImpl::Candle, 30, false);
     for (step, (a, b)) in fast.iter().zip(&reference).enumerate() {
         assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "step {step}: fast loss {a}, candle loss {b}");
     }

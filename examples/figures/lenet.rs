@@ -281,23 +281,21 @@ fn print_confusions(confusion: &viz::Confusion, generated: &mut Generated) {
             _ => groups.push((n, vec![format!("{t} → {p}")])),
         }
     }
-    let phrases: Vec<String> = groups
-        .iter()
-        .map(|(n, names)| match names.as_slice() {
-            [one] => format!("{one} ({n} times)"),
-            [rest @ .., last] => format!("{} and {last} ({n} times each)", rest.join(", ")),
+    // The same sentence in each language: how one count and a shared count read, the word before
+    // the last pair, and the word between groups.
+    let phrases = |times: fn(usize) -> String, each: fn(usize) -> String, and: &str, then: &str| {
+        let phrase = |(n, names): &(usize, Vec<String>)| match names.as_slice() {
+            [one] => format!("{one} ({})", times(*n)),
+            [rest @ .., last] => format!("{}{and}{last} ({})", rest.join(", "), each(*n)),
             [] => String::new(),
-        })
-        .collect();
-    let phrases_ko: Vec<String> = groups
-        .iter()
-        .map(|(n, names)| match names.as_slice() {
-            [one] => format!("{one} ({n}번)"),
-            [rest @ .., last] => format!("{}, {last} (각 {n}번)", rest.join(", ")),
-            [] => String::new(),
-        })
-        .collect();
-    generated.set_words("confusions", phrases.join(", then "), phrases_ko.join(", 그다음 "));
+        };
+        groups.iter().map(phrase).collect::<Vec<_>>().join(then)
+    };
+    generated.set_words(
+        "confusions",
+        phrases(|n| format!("{n} times"), |n| format!("{n} times each"), " and ", ", then "),
+        phrases(|n| format!("{n}번"), |n| format!("각 {n}번"), ", ", ", 그다음 "),
+    );
     let recalls = confusion.recalls();
     let cells: Vec<String> = recalls.iter().map(|r| format!(" {:.1} % |", r.unwrap_or(0.0))).collect();
     // The easiest and the hardest class, with their recall and how many of each there were.

@@ -39,9 +39,10 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
 use crate::error::{Error, Result};
+use crate::ops::conv2d_max_pool2d_relu_candle;
 use crate::ops::gemm::{MatRef, gemm_into};
 use crate::ops::im2col::{ConvGeometry, col2im, im2col_rows};
-use crate::ops::pool::{PoolGeometry, max_pool2d_relu_candle, pool_map, scatter_to_winners};
+use crate::ops::pool::{PoolGeometry, pool_map, scatter_to_winners};
 use crate::ops::scratch::Scratch;
 use crate::ops::storage::{dense_f32, fast_path_applies};
 use crate::ops::threads;
@@ -79,16 +80,8 @@ pub fn conv2d_fast(
     if !fast_path_applies(&tensors) {
         return conv2d_candle(x, weight, bias, padding, stride);
     }
-    // The ops read raw slices, so the inputs must be laid out densely; for the usual freshly
-    // computed activations and `Var` weights these calls are free.
-    let x = x.contiguous()?;
-    let weight = weight.contiguous()?;
     let op = Conv2dForward { geometry, input_grad, kept_cols: Mutex::new(None), pool: None };
-    let y = match bias {
-        Some(bias) => x.apply_op3(&weight, &bias.contiguous()?, op)?,
-        None => x.apply_op2(&weight, op)?,
-    };
-    Ok(y)
+    apply_forward(x, weight, bias, op)
 }
 
 /// `relu(max_pool2d(conv2d(x, weight, bias), pool))` as one op: [`conv2d_fast`] whose output is
@@ -103,8 +96,8 @@ pub fn conv2d_fast(
 /// Same numbers as the two ops: the bias is added before the maxima are taken, and ties still go
 /// to the first maximum.
 ///
-/// On the CPU with `f32` this is the custom op; anywhere else [`conv2d_candle`] followed by
-/// [`max_pool2d_relu_candle`].
+/// On the CPU with `f32` this is the custom op; anywhere else [`conv2d_max_pool2d_relu_candle`]
+/// ([`conv2d_candle`] followed by `max_pool2d_relu_candle`).
 pub fn conv2d_max_pool2d_relu_fast(
     x: &Tensor,
     weight: &Tensor,
@@ -118,21 +111,26 @@ pub fn conv2d_max_pool2d_relu_fast(
     let mut tensors = vec![x, weight];
     tensors.extend(bias);
     if !fast_path_applies(&tensors) {
-        let y = conv2d_candle(x, weight, bias, padding, stride)?;
-        return max_pool2d_relu_candle(&y, pool);
+        return conv2d_max_pool2d_relu_candle(x, weight, bias, padding, stride, pool);
     }
     let pool = PoolGeometry::from_dims(
         (geometry.batch, geometry.out_channels, geometry.out_h, geometry.out_w),
         pool,
     )?;
-    let x = x.contiguous()?;
-    let weight = weight.contiguous()?;
     let op = Conv2dForward {
         geometry,
         input_grad,
         kept_cols: Mutex::new(None),
         pool: Some(PoolEpilogue { geometry: pool, winners: Mutex::new(Vec::new()) }),
     };
+    apply_forward(x, weight, bias, op)
+}
+
+/// Runs the forward op on `x`, `weight` and the optional `bias`. The op reads raw slices, so the
+/// inputs must be laid out densely; for the usual freshly computed activations and `Var` weights
+/// these calls are free.
+fn apply_forward(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, op: Conv2dForward) -> Result<Tensor> {
+    let (x, weight) = (x.contiguous()?, weight.contiguous()?);
     let y = match bias {
         Some(bias) => x.apply_op3(&weight, &bias.contiguous()?, op)?,
         None => x.apply_op2(&weight, op)?,
