@@ -27,7 +27,7 @@ struct EdgeNet {
 }
 
 impl Activations for EdgeNet {
-    fn activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>> {
+    fn named_activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>> {
         let conv = self.conv.forward(image)?;
         let relu = conv.relu()?;
         let pool = relu.max_pool2d(2)?;

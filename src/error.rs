@@ -42,12 +42,13 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
-    /// Training produced a loss that is NaN or infinite.
+    /// Training produced a mean loss that is NaN, infinite or past
+    /// [`DIVERGED_LOSS`](crate::train::DIVERGED_LOSS).
     #[error(
-        "the loss became {value} at epoch {epoch}, batch {batch}: training diverged; \
-         try a smaller learning rate (--lr) or momentum"
+        "the loss became {loss} at epoch {epoch}, batch {batch}: training diverged and was stopped (the last \
+         checkpoint written, if any, is kept); try a smaller learning rate (--lr) or momentum"
     )]
-    NonFiniteLoss { value: f32, epoch: usize, batch: usize },
+    Diverged { loss: f32, epoch: usize, batch: usize },
 
     /// A checkpoint / model file is missing something or does not fit the model.
     #[error("{}: {what}", path.display())]

@@ -17,13 +17,13 @@
 //! | 4 | [`experiments`] | the FC layer's limit | parameter counts, MLP vs LeNet on permuted pixels |
 //! | 4 | [`web`] | the live page | a trained model as a file the page reads, test vectors |
 //! | 4 | [`viz`] | looking inside | map grids, feature maps layer by layer, curves, confusion matrix, mistakes, a convolution step; PNG/SVG and inline in Jupyter |
-//! | 3 | [`train`] | the notes' `fit` | one pass, the run's epochs (any [`Classifier`](model::Classifier)), SGD with momentum, history, budget, checkpoints |
+//! | 3 | [`train`] | the notes' `fit` | one pass, the run's epochs (any [`Classifier`](model::Classifier)), SGD with momentum, history, budget, checkpoints; one [`TrainConfig`](train::TrainConfig) that nests the optimiser's settings and the budget |
 //! | 2 | [`model`] | the notes' `Net` | LeNet, its parameter table, channel-wise Dropout2d, PyTorch's initialisation |
 //! | 1 | [`conv`] | convolution by hand; the conv layer's output size | loops over `[C,H,W]`, `output_size`, classic kernels, one window's dot product |
 //! | 1 | [`pool`] | pooling by hand | max / average / min pooling with window and stride |
 //! | 1 | [`ops`] | making LeNet fast | custom candle ops: `conv2d_fast` (im2col + GEMM), `max_pool2d_relu_fast`, the two fused (`conv2d_max_pool2d_relu_fast`), the FC tail (`linear_relu_fast`, `linear_log_softmax_fast`); their `_candle` references |
 //! | 1 | [`data`] | MNIST as files and batches | catalogue → files (found or downloaded) → IDX reader → data set → loader; your own digit |
-//! | 0 | [`device`], [`rng`], [`error`], `atomic_file` | the notes' `mps` or `cpu`; reproducibility; errors; files written whole | device choice, thread count; the one seeded RNG; the crate's error type; temporary file + rename |
+//! | 0 | [`device`], [`rng`], [`error`], `atomic_file`, `args` | the notes' `mps` or `cpu`; reproducibility; errors; files written whole | device choice, thread count; the one seeded RNG; the crate's error type; the one atomic, durable write (temporary file, fsync, rename, directory fsync) for checkpoints, web files and downloads; tensors read as function arguments, with errors that name the expected shape |
 //!
 //! Names: a hand-written teaching version and a library version of the same operation never share
 //! a name. `conv::conv2d` and `pool::max_pool2d` are the loops the book reads; the model runs
@@ -38,8 +38,11 @@
 //! everything else is `pub(crate)` or private. Each item has one path: a module's files are private
 //! and their items re-exported from the module (`data::Loader`, `train::Sgd`), except the few
 //! submodules a chapter opens as a unit, which are public and not re-exported: [`data::idx`],
-//! [`data::download`], [`conv::kernels`], [`ops::im2col`], [`ops::memory`], [`train::checkpoint`],
-//! [`train::report`], [`viz::report`]. The crate root re-exports what every snippet needs from
+//! [`data::download`], [`conv::kernels`], [`conv::conv1d`], [`ops::im2col`], [`rng::streams`],
+//! [`train::checkpoint`], [`train::report`], [`viz::report`], and the experiments of the later
+//! sections, [`experiments::receptive_field`], [`experiments::shift`],
+//! [`experiments::learn_kernel`], [`experiments::neighbours`]. One function of the crate root is
+//! for the CLI: [`remove_temporaries_on_signal`]. The crate root re-exports what every snippet needs from
 //! candle ([`Tensor`], [`Device`], [`ModuleT`], [`Optimizer`], …) so that one `:dep lenet-tutor`
 //! is enough in a notebook. `book_output` is public only for the book's hidden lines (it checks
 //! that a listing prints what the book shows) and hidden from the docs. This is a tutorial crate:
@@ -59,6 +62,7 @@
 //! # Ok(()) }
 //! ```
 
+mod args;
 mod atomic_file;
 pub mod conv;
 pub mod data;
@@ -73,6 +77,7 @@ pub mod train;
 pub mod viz;
 pub mod web;
 
+pub use atomic_file::remove_temporaries_on_signal;
 pub use error::{Error, Result};
 
 #[cfg(doctest)]

@@ -1,19 +1,22 @@
 //! `lenet-tutor`: the command line for the long jobs of the tutorial — train, eval, predict,
-//! visualize, export-web, download. Every failure is one line on stderr and a non-zero exit status.
+//! visualize, export-web, download. Every failure is one line on stderr and a non-zero exit status;
+//! flag values are checked when the command line is read.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use lenet_tutor::ModuleT;
 use lenet_tutor::data::{self, DataOptions, DatasetName};
 use lenet_tutor::device::{self, DeviceChoice};
-use lenet_tutor::model::LeNet;
 use lenet_tutor::ops::ConvImpl;
-use lenet_tutor::train::{self, Output, TrainConfig, Trainer};
+use lenet_tutor::train::checkpoint::Checkpoint;
+use lenet_tutor::train::{self, Budget, Output, TrainConfig, Trainer};
 use lenet_tutor::web;
 use lenet_tutor::{Error, Result};
+
+/// The most CPU threads `--threads` accepts (a thread pool of 100,000 cannot be spawned).
+const MAX_THREADS: usize = 1024;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,8 +25,8 @@ use lenet_tutor::{Error, Result};
     about = "Train, evaluate and look inside the notes' LeNet, on candle"
 )]
 struct Cli {
-    /// CPU threads for candle (default: all cores).
-    #[arg(long, global = true)]
+    /// CPU threads for candle, 1 to 1024 (default: all cores).
+    #[arg(long, global = true, value_parser = threads, allow_negative_numbers = true)]
     threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
@@ -34,70 +37,24 @@ enum Command {
     /// Train the notes' LeNet and print the notes' lines per epoch.
     Train(TrainArgs),
     /// Evaluate a saved model on a data set's test files (t10k-*).
-    Eval {
-        /// The model (a checkpoint written by `train --save`).
-        #[arg(long)]
-        model: PathBuf,
-        #[command(flatten)]
-        data: DataArgs,
-        #[arg(long, default_value_t = 1000)]
-        test_batch_size: usize,
-        #[arg(long, default_value = "auto")]
-        device: String,
-    },
+    Eval(EvalArgs),
     /// Classify image files (PNG/JPEG) of handwritten digits with a saved model.
-    Predict {
-        #[arg(long)]
-        model: PathBuf,
-        /// Image files; any size, dark-on-light or light-on-dark.
-        #[arg(required = true)]
-        images: Vec<PathBuf>,
-        #[arg(long, default_value = "auto")]
-        device: String,
-    },
+    Predict(PredictArgs),
     /// Write pictures of a trained model: kernels, feature maps, curves, confusion matrix, mistakes.
-    Visualize {
-        #[arg(long)]
-        model: PathBuf,
-        /// Directory to write the PNG/SVG files into.
-        #[arg(long, default_value = "figures")]
-        out: PathBuf,
-        #[command(flatten)]
-        data: DataArgs,
-        #[arg(long, default_value = "auto")]
-        device: String,
-    },
+    Visualize(VisualizeArgs),
     /// Write a model for the book's live page ("Try it: draw a digit"): DIR/lenet-web.safetensors.
-    ExportWeb {
-        /// The model (a checkpoint written by `train --save`, or any LeNet model file).
-        #[arg(long)]
-        model: PathBuf,
-        /// Directory to write lenet-web.safetensors (and test-vectors.json) into.
-        #[arg(long)]
-        out: PathBuf,
-        /// The data set the model was trained on (decides the normalisation and class names);
-        /// default: the one the checkpoint recorded, else mnist-sample.
-        #[arg(long)]
-        dataset: Option<String>,
-        /// Also write test vectors: the input and every layer's output for the first N test images.
-        #[arg(long)]
-        test_vectors: Option<usize>,
-    },
+    ExportWeb(ExportWebArgs),
     /// Download MNIST or Fashion-MNIST into the cache directory (or --data-dir).
-    Download {
-        #[arg(long, default_value = "mnist")]
-        dataset: String,
-        /// Where to put the files (default: the user cache dir, ~/.cache/lenet-tutor/<dataset>/).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-    },
+    Download(DownloadArgs),
 }
 
+/// Where the examples come from.
 #[derive(Args, Debug)]
 struct DataArgs {
-    /// mnist-sample (bundled, 8,000 + 2,000 digits), mnist or fashion-mnist.
-    #[arg(long, default_value = "mnist-sample")]
-    dataset: String,
+    /// mnist-sample (bundled, 8,000 + 2,000 digits), mnist or fashion-mnist [default: the data set
+    /// the model was trained on, as its checkpoint records, else mnist-sample].
+    #[arg(long)]
+    dataset: Option<DatasetName>,
     /// A directory holding the data set's IDX files (looked in first).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -106,43 +63,134 @@ struct DataArgs {
     offline: bool,
 }
 
+impl DataArgs {
+    /// The data set asked for, else the one `checkpoint` records, else the bundled sample.
+    fn name(&self, checkpoint: Option<&Checkpoint>) -> DatasetName {
+        self.dataset.or_else(|| checkpoint.and_then(Checkpoint::dataset)).unwrap_or_default()
+    }
+
+    fn options(&self) -> DataOptions {
+        DataOptions { data_dir: self.data_dir.clone(), allow_download: !self.offline }
+    }
+}
+
+#[derive(Args, Debug)]
+struct DeviceArg {
+    /// auto (Metal, then CUDA, then CPU), cpu, cuda[:N], metal/mps.
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+}
+
 #[derive(Args, Debug)]
 struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
-    #[arg(long, default_value_t = 10)]
-    epochs: usize,
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
-    #[arg(long, default_value_t = 1000)]
-    test_batch_size: usize,
-    #[arg(long, default_value_t = 0.01)]
-    lr: f64,
-    #[arg(long, default_value_t = 0.0)]
-    momentum: f64,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// auto (Metal, then CUDA, then CPU), cpu, cuda[:N], metal/mps.
-    #[arg(long, default_value = "auto")]
-    device: String,
+    #[command(flatten)]
+    device: DeviceArg,
+    /// Epochs to train, counting those of a resumed run (0: save the untrained model).
+    #[arg(long, value_parser = parse_number::<usize>, allow_negative_numbers = true)]
+    epochs: Option<usize>,
+    /// Training batch size.
+    #[arg(long, value_parser = at_least_one, allow_negative_numbers = true)]
+    batch_size: Option<usize>,
+    /// Batch size of the validation passes.
+    #[arg(long, value_parser = at_least_one, allow_negative_numbers = true)]
+    test_batch_size: Option<usize>,
+    /// Learning rate, a positive number.
+    #[arg(long, value_parser = learning_rate, allow_negative_numbers = true)]
+    lr: Option<f64>,
+    /// Momentum, from 0 (plain SGD, the notes') up to but not including 1.
+    #[arg(long, value_parser = momentum, allow_negative_numbers = true)]
+    momentum: Option<f64>,
+    /// Seeds the initial weights, the shuffling and the dropout masks.
+    #[arg(long, value_parser = parse_number::<u64>, allow_negative_numbers = true)]
+    seed: Option<u64>,
     /// Save a checkpoint (model, optimiser, epoch, history) here after every epoch.
     #[arg(long)]
     save: Option<PathBuf>,
-    /// Continue from a checkpoint written by --save.
+    /// Continue the run of a checkpoint written by --save, with its settings (a flag that
+    /// contradicts them is refused). Checkpoints go to --save, or back into this file without it.
     #[arg(long)]
     resume: Option<PathBuf>,
     /// Run a single training batch and one validation pass, to check the set-up.
     #[arg(long)]
     dry_run: bool,
-    /// Print a progress line every N batches (when not on a terminal).
-    #[arg(long, default_value_t = 100)]
-    log_interval: usize,
-    /// Stop training after this many seconds.
-    #[arg(long)]
+    /// Print a progress line every N batches (when not on a terminal; 0: never).
+    #[arg(long, value_parser = parse_number::<usize>, allow_negative_numbers = true)]
+    log_interval: Option<usize>,
+    /// Stop training after this many seconds (0 or more); the epoch in progress is validated.
+    #[arg(long, value_parser = seconds, allow_negative_numbers = true)]
     max_seconds: Option<f64>,
-    /// Use candle's own convolution instead of the crate's fast CPU kernels.
+    /// Use candle's own convolution, pooling and linear ops instead of the crate's fast CPU ops.
     #[arg(long)]
     candle_conv: bool,
+}
+
+#[derive(Args, Debug)]
+struct EvalArgs {
+    /// The model (a checkpoint written by `train --save`, or a model file).
+    #[arg(long)]
+    model: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Batch size of the evaluation pass.
+    #[arg(long, default_value_t = 1000, value_parser = at_least_one, allow_negative_numbers = true)]
+    test_batch_size: usize,
+    #[command(flatten)]
+    device: DeviceArg,
+}
+
+#[derive(Args, Debug)]
+struct PredictArgs {
+    /// The model (a checkpoint written by `train --save`, or a model file).
+    #[arg(long)]
+    model: PathBuf,
+    /// Image files; any size, dark-on-light or light-on-dark.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    #[command(flatten)]
+    device: DeviceArg,
+}
+
+#[derive(Args, Debug)]
+struct VisualizeArgs {
+    /// The model (a checkpoint written by `train --save`, or a model file).
+    #[arg(long)]
+    model: PathBuf,
+    /// Directory to write the PNG/SVG files into.
+    #[arg(long, default_value = "figures")]
+    out: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    device: DeviceArg,
+}
+
+#[derive(Args, Debug)]
+struct ExportWebArgs {
+    /// The model (a checkpoint written by `train --save`, or any LeNet model file).
+    #[arg(long)]
+    model: PathBuf,
+    /// Directory to write lenet-web.safetensors (and test-vectors.json) into.
+    #[arg(long)]
+    out: PathBuf,
+    /// The data set decides the normalisation and the class names (and the test vectors' images).
+    #[command(flatten)]
+    data: DataArgs,
+    /// Also write test vectors: the input and every layer's output for the first N test images,
+    /// 1 to 100 (about 180 kB each).
+    #[arg(long, value_parser = test_vectors, allow_negative_numbers = true)]
+    test_vectors: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+struct DownloadArgs {
+    /// mnist or fashion-mnist.
+    #[arg(long, default_value = "mnist")]
+    dataset: DatasetName,
+    /// Where to put the files (default: the user cache dir, ~/.cache/lenet-tutor/<dataset>/).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -154,9 +202,24 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let parsed = Cli::command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
-    let (cli, matches) = match parsed {
-        Ok(parsed) => parsed,
+    // Ctrl-C (or a kill) in the middle of writing a file removes the half-written temporary file.
+    lenet_tutor::remove_temporaries_on_signal();
+    let defaults = TrainConfig::default();
+    let command = Cli::command().mut_subcommand("train", |train| {
+        train.after_help(format!(
+            "Defaults: --epochs {} --batch-size {} --test-batch-size {} --lr {} --momentum {} --seed {} \
+             --log-interval {} --dataset mnist-sample. With --resume, the run's own settings.",
+            defaults.epochs,
+            defaults.batch_size,
+            defaults.test_batch_size,
+            defaults.optimizer.lr,
+            defaults.optimizer.momentum,
+            defaults.seed,
+            defaults.log_interval
+        ))
+    });
+    let cli = match command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => cli,
         // --help and --version print as usual; a usage error is cut to its first line (clap adds
         // a usage block and a hint to try --help, which the first line already implies).
         Err(e) if !e.use_stderr() => e.exit(),
@@ -168,8 +231,15 @@ fn main() -> ExitCode {
     };
     device::set_threads(cli.threads);
     lenet_tutor::ops::reuse_freed_memory();
-    let explicit = matches.subcommand().map(|(_, m)| explicit_flags(m)).unwrap_or_default();
-    match run(cli.command, &explicit) {
+    let result = match cli.command {
+        Command::Train(args) => train(args),
+        Command::Eval(args) => eval(args),
+        Command::Predict(args) => predict(args),
+        Command::Visualize(args) => visualize(args),
+        Command::ExportWeb(args) => export_web(args),
+        Command::Download(args) => download(args),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -178,202 +248,195 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command, explicit: &[String]) -> Result<()> {
-    match command {
-        Command::Train(args) => train_command(args, explicit),
-        Command::Eval { model, data, test_batch_size, device } => {
-            let device = open_device(&device)?;
-            let name: DatasetName = data.dataset.parse()?;
-            let test = data::load_test(name, &data_options(&data))?;
-            let model = LeNet::load(&model, &device)?;
-            let (stats, _) = train::evaluate(&model, &test, test_batch_size, &device, Output::Quiet)?;
-            println!("{}", train::report::notes_line_timed(&stats));
-            Ok(())
-        }
-        Command::Predict { model, images, device } => {
-            let device = open_device(&device)?;
-            let net = LeNet::load(&model, &device)?;
-            // Normalise as the model's data set was (a checkpoint says which; MNIST otherwise).
-            let (mean, std) =
-                recorded_dataset(&model, &device)?.unwrap_or(DatasetName::Mnist).normalization();
-            let model = net;
-            for path in images {
-                let pixels = data::digit_from_image(&path)?;
-                let x: Vec<f32> = pixels.iter().map(|&p| data::normalize_pixel(p, (mean, std))).collect();
-                let x = candle_core::Tensor::from_vec(x, (1, 1, 28, 28), &device)?;
-                let probs = model.forward_t(&x, false)?.exp()?.squeeze(0)?.to_vec1::<f32>()?;
-                let (digit, p) = probs
-                    .iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map(|(d, p)| (d, *p))
-                    .unwrap_or((0, 0.0));
-                let all: Vec<String> = probs.iter().enumerate().map(|(d, p)| format!("{d}:{p:.3}")).collect();
-                println!("{}: {digit} ({:.1}%)  [{}]", path.display(), 100.0 * p, all.join(" "));
-            }
-            Ok(())
-        }
-        Command::Visualize { model, out, data, device } => {
-            let device = open_device(&device)?;
-            let name: DatasetName = data.dataset.parse()?;
-            let test = data::load_test(name, &data_options(&data))?;
-            let tensors = train::checkpoint::read_tensors(&model, &device)?;
-            // A checkpoint carries its training history; a bare model file has none (no curves then).
-            let history = train::checkpoint::read_meta(&model, &tensors).ok().map(|m| m.history);
-            let net = LeNet::load(&model, &device)?;
-            let files = lenet_tutor::viz::report::write_model_figures(&net, history.as_ref(), &test, &out)?;
-            for f in files {
-                println!("wrote {}", f.display());
-            }
-            Ok(())
-        }
-        Command::ExportWeb { model, out, dataset, test_vectors } => {
-            let device = candle_core::Device::Cpu;
-            let net = LeNet::load(&model, &device)?;
-            let name: DatasetName = match dataset {
-                Some(name) => name.parse()?,
-                None => recorded_dataset(&model, &device)?.unwrap_or_default(),
-            };
-            let provenance = web::provenance(&model, &device)?;
-            let path = out.join(web::MODEL_FILE);
-            web::write(&net, name, &provenance, &path)?;
-            println!("wrote {}", path.display());
-            if let Some(n) = test_vectors {
-                let test = data::load_test(name, &DataOptions::default())?;
-                let vectors = web::test_vectors(&net, &test, n, web::MODEL_FILE)?;
-                let path = out.join(web::VECTORS_FILE);
-                std::fs::write(&path, vectors.to_string()).map_err(|e| Error::io(&path, e))?;
-                println!("wrote {}", path.display());
-            }
-            Ok(())
-        }
-        Command::Download { dataset, data_dir } => {
-            let name: DatasetName = dataset.parse()?;
-            if name == DatasetName::MnistSample {
-                return Err(Error::InvalidArgument(
-                    "mnist-sample is bundled with lenet-tutor; there is nothing to download".into(),
-                ));
-            }
-            let dir = match data_dir {
-                Some(d) => d,
-                None => data::cache_dir(name).ok_or_else(|| {
-                    Error::InvalidArgument(
-                        "this system has no user cache directory; pass --data-dir DIR".into(),
-                    )
-                })?,
-            };
-            let dir = data::download::download(name, &dir, &data::mirrors(name))?;
-            println!("{name} is in {}", dir.display());
-            Ok(())
-        }
+fn train(args: TrainArgs) -> Result<()> {
+    let device = args.device.device.open()?;
+    let checkpoint = args.resume.as_deref().map(Checkpoint::open).transpose()?;
+    // A new run starts from the defaults, a resumed one from its own settings; the flags given
+    // replace them (and `Trainer::resume` refuses one that contradicts the run).
+    let mut config = match &checkpoint {
+        Some(checkpoint) => checkpoint.train_config()?,
+        None => TrainConfig::default(),
+    };
+    let done = checkpoint.as_ref().and_then(Checkpoint::meta).map_or(0, |meta| meta.epoch);
+    config.epochs = args.epochs.unwrap_or(config.epochs);
+    config.batch_size = args.batch_size.unwrap_or(config.batch_size);
+    config.test_batch_size = args.test_batch_size.unwrap_or(config.test_batch_size);
+    config.optimizer.lr = args.lr.unwrap_or(config.optimizer.lr);
+    config.optimizer.momentum = args.momentum.unwrap_or(config.optimizer.momentum);
+    config.seed = args.seed.unwrap_or(config.seed);
+    config.log_interval = args.log_interval.unwrap_or(config.log_interval);
+    config.budget = Budget::unlimited();
+    config.budget.max_seconds = args.max_seconds;
+    if args.dry_run {
+        config.epochs = done + 1;
+        config.budget.max_batches = Some(1);
     }
-}
+    config.save = args.save.clone().or_else(|| args.resume.clone());
+    config.output = Output::Auto;
 
-fn train_command(args: TrainArgs, explicit: &[String]) -> Result<()> {
-    let device = open_device(&args.device)?;
-    let mut name: DatasetName = args.data.dataset.parse()?;
-    if let Some(path) = &args.resume {
-        // Resuming goes on with the run's data set unless told otherwise (and then refuses).
-        let tensors = train::checkpoint::read_tensors(path, &candle_core::Device::Cpu)?;
-        let meta = train::checkpoint::read_meta(path, &tensors)?;
-        if let Some(run_dataset) = meta.dataset.filter(|_| !explicit.iter().any(|e| e == "dataset")) {
-            name = run_dataset;
-        }
-        refuse_contradicting_flags(&args, explicit, path, &meta, name)?;
-    }
-    let splits = data::load(name, &data_options(&args.data))?;
+    let name = args.data.name(checkpoint.as_ref());
+    let mut trainer = match &checkpoint {
+        Some(checkpoint) => Trainer::resume(checkpoint, config, &device)?,
+        None => Trainer::new(config, &device)?,
+    };
+    trainer.check_dataset(name)?; // before loading: a refused run downloads nothing
+    let splits = data::load(name, &args.data.options())?;
     println!(
         "training the notes' LeNet on {name} ({} training / {} validation images) on {}",
         splits.train.len(),
         splits.test.len(),
         device::name(&device)
     );
-    let config = TrainConfig {
-        epochs: if args.dry_run { 1 } else { args.epochs },
-        batch_size: args.batch_size,
-        test_batch_size: args.test_batch_size,
-        lr: args.lr,
-        momentum: args.momentum,
-        seed: args.seed,
-        output: Output::Auto,
-        log_interval: args.log_interval,
-        max_batches: args.dry_run.then_some(1),
-        max_seconds: args.max_seconds,
-        save: args.save.clone(),
-    };
-    let mut trainer = match &args.resume {
-        Some(path) => {
-            let t = Trainer::resume(path, config, &device)?;
-            println!("resuming from {} after epoch {}", path.display(), t.epochs_done());
-            t
-        }
-        None => Trainer::new(config, &device)?,
-    };
+    if let Some(path) = &args.resume {
+        println!("resuming from {} after epoch {done}", path.display());
+    }
     trainer.model.set_conv_impl(if args.candle_conv { ConvImpl::Candle } else { ConvImpl::Fast });
     trainer.run(&splits.train, &splits.test)?;
-    if let Some(path) = &args.save {
-        println!("saved to {}", path.display());
+    if let Some(path) = trainer.last_saved() {
+        match trainer.epochs_done() {
+            n if n > done => println!("saved to {}", path.display()),
+            0 => println!("trained no epoch (--epochs 0): saved the untrained model to {}", path.display()),
+            n => println!(
+                "nothing to train: the run is at epoch {n} and --epochs is {}; saved it unchanged to {}",
+                trainer.config.epochs,
+                path.display()
+            ),
+        }
     }
     Ok(())
 }
 
-/// The data set a checkpoint says its model was trained on; `None` for a bare model file.
-fn recorded_dataset(path: &std::path::Path, device: &candle_core::Device) -> Result<Option<DatasetName>> {
-    let tensors = train::checkpoint::read_tensors(path, device)?;
-    Ok(train::checkpoint::read_meta(path, &tensors).ok().and_then(|meta| meta.dataset))
+fn eval(args: EvalArgs) -> Result<()> {
+    let device = args.device.device.open()?;
+    let checkpoint = Checkpoint::open(&args.model)?;
+    let model = checkpoint.model(&device)?;
+    let test = data::load_test(args.data.name(Some(&checkpoint)), &args.data.options())?;
+    let (stats, _) = train::evaluate(&model, &test, args.test_batch_size, &device, Output::Quiet)?;
+    println!("{}", train::report::notes_line_timed(&stats));
+    Ok(())
 }
 
-/// The ids of the flags given on the command line (not defaults), e.g. `["lr", "resume"]`.
-fn explicit_flags(matches: &ArgMatches) -> Vec<String> {
-    matches
-        .ids()
-        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
-        .map(|id| id.as_str().to_string())
-        .collect()
+fn predict(args: PredictArgs) -> Result<()> {
+    let device = args.device.device.open()?;
+    let checkpoint = Checkpoint::open(&args.model)?;
+    let model = checkpoint.model(&device)?;
+    // Normalise as the model's data set was (a checkpoint says which; MNIST otherwise).
+    let normalization = checkpoint.dataset().unwrap_or(DatasetName::Mnist).normalization();
+    for path in &args.images {
+        let pixels = data::digit_from_image(path)?;
+        let x = data::images_tensor(&pixels, 28, 28, normalization, &device)?;
+        let probs = model.forward_t(&x, false)?.exp()?.squeeze(0)?.to_vec1::<f32>()?;
+        let (digit, p) = probs
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(d, p)| (d, *p))
+            .unwrap_or((0, 0.0));
+        let all: Vec<String> = probs.iter().enumerate().map(|(d, p)| format!("{d}:{p:.3}")).collect();
+        println!("{}: {digit} ({:.1}%)  [{}]", path.display(), 100.0 * p, all.join(" "));
+    }
+    Ok(())
 }
 
-/// `train --resume` continues the run the checkpoint recorded: a flag given on the command line
-/// that says otherwise (another learning rate, say) is refused rather than silently ignored or
-/// silently applied. Flags that only say how long to go on (`--epochs`) or where to save are free.
-fn refuse_contradicting_flags(
-    args: &TrainArgs,
-    explicit: &[String],
-    path: &std::path::Path,
-    meta: &train::checkpoint::CheckpointMeta,
-    dataset: DatasetName,
-) -> Result<()> {
-    let mut conflicts = Vec::new();
-    let given = |flag: &str| explicit.iter().any(|e| e == flag);
-    if given("lr") && args.lr != meta.lr {
-        conflicts.push(format!("--lr {} (the run's is {})", args.lr, meta.lr));
+fn visualize(args: VisualizeArgs) -> Result<()> {
+    let device = args.device.device.open()?;
+    let checkpoint = Checkpoint::open(&args.model)?;
+    let model = checkpoint.model(&device)?;
+    let test = data::load_test(args.data.name(Some(&checkpoint)), &args.data.options())?;
+    // A checkpoint carries its training history; a bare model file has none (no curves then).
+    let history = checkpoint.meta().map(|meta| &meta.history);
+    for file in lenet_tutor::viz::report::write_model_figures(&model, history, &test, &args.out)? {
+        println!("wrote {}", file.display());
     }
-    if given("momentum") && args.momentum != meta.momentum {
-        conflicts.push(format!("--momentum {} (the run's is {})", args.momentum, meta.momentum));
-    }
-    if given("seed") && args.seed != meta.seed {
-        conflicts.push(format!("--seed {} (the run's is {})", args.seed, meta.seed));
-    }
-    if let Some(batch) = meta.batch_size.filter(|&b| given("batch_size") && args.batch_size != b) {
-        conflicts.push(format!("--batch-size {} (the run's is {batch})", args.batch_size));
-    }
-    if let Some(run_dataset) = meta.dataset.filter(|&d| d != dataset) {
-        conflicts.push(format!("--dataset {dataset} (the run's is {run_dataset})"));
-    }
-    if conflicts.is_empty() {
-        return Ok(());
-    }
-    Err(Error::InvalidArgument(format!(
-        "{}: {} contradicts the checkpoint; --resume continues the run it recorded (its seed, learning rate, \
-         momentum, batch size and data set), so drop the flag, or start a new run without --resume",
-        path.display(),
-        conflicts.join(", ")
-    )))
+    Ok(())
 }
 
-fn open_device(choice: &str) -> Result<candle_core::Device> {
-    choice.parse::<DeviceChoice>()?.open()
+fn export_web(args: ExportWebArgs) -> Result<()> {
+    let device = candle_core::Device::Cpu;
+    let checkpoint = Checkpoint::open(&args.model)?;
+    let model = checkpoint.model(&device)?;
+    let name = args.data.name(Some(&checkpoint));
+    // Everything is computed before anything is written: a failure leaves no file behind.
+    let vectors = match args.test_vectors {
+        Some(n) => {
+            let test = data::load_test(name, &args.data.options())?;
+            Some(web::test_vectors(&model, &test, n, web::MODEL_FILE)?)
+        }
+        None => None,
+    };
+    let path = args.out.join(web::MODEL_FILE);
+    web::write(&model, name, &web::provenance(&checkpoint), &path)?;
+    println!("wrote {}", path.display());
+    if let Some(vectors) = vectors {
+        let path = args.out.join(web::VECTORS_FILE);
+        web::write_vectors(&vectors, &path)?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
-fn data_options(args: &DataArgs) -> DataOptions {
-    DataOptions { data_dir: args.data_dir.clone(), allow_download: !args.offline }
+fn download(args: DownloadArgs) -> Result<()> {
+    let name = args.dataset;
+    if name == DatasetName::MnistSample {
+        return Err(Error::InvalidArgument(
+            "mnist-sample is bundled with lenet-tutor; there is nothing to download".into(),
+        ));
+    }
+    let dir = match args.data_dir {
+        Some(d) => d,
+        None => data::cache_dir(name).ok_or_else(|| {
+            Error::InvalidArgument("this system has no user cache directory; pass --data-dir DIR".into())
+        })?,
+    };
+    let dir = data::download::download(name, &dir, &data::mirrors(name))?;
+    println!("{name} is in {}", dir.display());
+    Ok(())
+}
+
+// Value parsers: a flag out of range is a usage error when the command line is read.
+
+fn parse_number<T: std::str::FromStr>(s: &str) -> std::result::Result<T, String> {
+    s.trim().parse::<T>().map_err(|_| format!("`{s}` is not a number"))
+}
+
+fn at_least_one(s: &str) -> std::result::Result<usize, String> {
+    match parse_number::<usize>(s)? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n),
+    }
+}
+
+fn threads(s: &str) -> std::result::Result<usize, String> {
+    match parse_number::<usize>(s)? {
+        n @ 1..=MAX_THREADS => Ok(n),
+        n => Err(format!("{n} threads: give 1 to {MAX_THREADS}")),
+    }
+}
+
+fn test_vectors(s: &str) -> std::result::Result<usize, String> {
+    match parse_number::<usize>(s)? {
+        n @ 1..=web::MAX_TEST_VECTORS => Ok(n),
+        n => Err(format!("{n} test vectors: give 1 to {} (each is about 180 kB)", web::MAX_TEST_VECTORS)),
+    }
+}
+
+fn learning_rate(s: &str) -> std::result::Result<f64, String> {
+    match parse_number::<f64>(s)? {
+        lr if lr.is_finite() && lr > 0.0 => Ok(lr),
+        lr => Err(format!("the learning rate must be a positive number, got {lr}")),
+    }
+}
+
+fn momentum(s: &str) -> std::result::Result<f64, String> {
+    match parse_number::<f64>(s)? {
+        m if (0.0..1.0).contains(&m) => Ok(m),
+        m => Err(format!("momentum must be at least 0 and below 1, got {m}")),
+    }
+}
+
+fn seconds(s: &str) -> std::result::Result<f64, String> {
+    match parse_number::<f64>(s)? {
+        t if t.is_finite() && t >= 0.0 => Ok(t),
+        t => Err(format!("a number of seconds, 0 or more, got {t}")),
+    }
 }

@@ -17,7 +17,7 @@
 
 use candle_core::Tensor;
 
-use crate::conv::args::{dims_of_rank, values};
+use crate::args::{dims_of_rank, values};
 use crate::conv::output_size_floor;
 use crate::error::{Error, Result};
 

@@ -23,10 +23,11 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 use serde_json::{Value, json};
 
+use crate::atomic_file;
 use crate::data::{Dataset, DatasetName, images_tensor};
 use crate::error::{Error, Result};
 use crate::model::{LeNet, PARAMETERS};
-use crate::train::checkpoint;
+use crate::train::checkpoint::Checkpoint;
 
 /// The `format` metadata value of a web model file.
 pub(crate) const FORMAT: &str = "lenet-tutor-web";
@@ -36,6 +37,8 @@ pub(crate) const FORMAT_VERSION: &str = "1";
 pub const MODEL_FILE: &str = "lenet-web.safetensors";
 /// The test vectors `export-web --test-vectors N` writes next to it.
 pub const VECTORS_FILE: &str = "test-vectors.json";
+/// The most test vectors `export-web` writes (the page's check uses 20).
+pub const MAX_TEST_VECTORS: usize = 100;
 
 /// A web model file read back: the model and what its metadata says.
 #[derive(Debug)]
@@ -47,27 +50,37 @@ pub struct WebModel {
 }
 
 /// Where a model came from, for the page to show: what `export-web` finds in a checkpoint.
-pub fn provenance(model_path: &Path, device: &Device) -> Result<Value> {
+pub fn provenance(checkpoint: &Checkpoint) -> Value {
     let mut provenance = json!({
-        "source": model_path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "source": checkpoint.path().file_name().map(|n| n.to_string_lossy().into_owned()),
         "exported_by": concat!("lenet-tutor ", env!("CARGO_PKG_VERSION")),
     });
-    let tensors = checkpoint::read_tensors(model_path, device)?;
     // A checkpoint carries its run; a bare model file (or a web file) has none.
-    if let Ok(meta) = checkpoint::read_meta(model_path, &tensors) {
+    if let Some(meta) = checkpoint.meta() {
         provenance["epochs"] = json!(meta.epoch);
         provenance["seed"] = json!(meta.seed);
-        provenance["lr"] = json!(meta.lr);
-        provenance["momentum"] = json!(meta.momentum);
+        provenance["lr"] = json!(meta.optimizer.lr);
+        provenance["momentum"] = json!(meta.optimizer.momentum);
         if let Some(last) = meta.history.last_validation() {
             provenance["validation_accuracy"] = json!(format!("{}/{}", last.correct, last.total));
         }
     }
-    Ok(provenance)
+    provenance
 }
 
-/// Writes `model` as a web model file at `path` (trained on `dataset`).
+/// Writes `model` as a web model file at `path` (trained on `dataset`), whole or not at all.
 pub fn write(model: &LeNet, dataset: DatasetName, provenance: &Value, path: &Path) -> Result<()> {
+    let bytes = to_bytes(model, dataset, provenance)?;
+    // The header's metadata comes out in hash-map order, different on every run: leave a file with
+    // the same tensors and metadata alone, so that rerunning the figures does not churn the book.
+    if std::fs::read(path).is_ok_and(|old| same_content(&old, &bytes)) {
+        return Ok(());
+    }
+    atomic_file::write(path, &bytes)
+}
+
+/// A web model file's bytes.
+pub fn to_bytes(model: &LeNet, dataset: DatasetName, provenance: &Value) -> Result<Vec<u8>> {
     let tensors: Vec<(String, Tensor)> = model
         .named_vars()
         .iter()
@@ -88,17 +101,8 @@ pub fn write(model: &LeNet, dataset: DatasetName, provenance: &Value, path: &Pat
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
-        .map_err(|e| Error::InvalidArgument(format!("cannot serialise the web model: {e}")))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    // The header's metadata comes out in hash-map order, different on every run: leave a file with
-    // the same tensors and metadata alone, so that rerunning the figures does not churn the book.
-    if std::fs::read(path).is_ok_and(|old| same_content(&old, &bytes)) {
-        return Ok(());
-    }
-    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+    safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
+        .map_err(|e| Error::InvalidArgument(format!("cannot serialise the web model: {e}")))
 }
 
 /// Whether two safetensors files hold the same metadata and the same tensors, whatever the order.
@@ -162,11 +166,30 @@ pub fn read(path: &Path, bytes: &[u8], device: &Device) -> Result<WebModel> {
     Ok(WebModel { model, dataset, provenance })
 }
 
+/// Writes test vectors (from [`test_vectors`]) to `path`, whole or not at all.
+pub fn write_vectors(vectors: &Value, path: &Path) -> Result<()> {
+    atomic_file::write(path, vectors.to_string().as_bytes())
+}
+
 /// Test vectors for the live page: for the first `n` images of `dataset`, the normalised input
 /// and every layer's output (`conv1` and `conv2` before pooling, `pool1` and `pool2` after max-pool
 /// and ReLU, `fc1` after ReLU, `logits` before `log_softmax`, `log_probs` after), all flattened
 /// row-major. The page's JavaScript must reproduce them within 1e-4.
+///
+/// At most [`MAX_TEST_VECTORS`] (each case is about 180 kB of JSON).
 pub fn test_vectors(model: &LeNet, dataset: &Dataset, n: usize, model_file: &str) -> Result<Value> {
+    if n == 0 || n > MAX_TEST_VECTORS {
+        return Err(Error::InvalidArgument(format!(
+            "test vectors: asked for {n}; give 1 to {MAX_TEST_VECTORS} (each is about 180 kB of JSON)"
+        )));
+    }
+    if n > dataset.len() {
+        return Err(Error::InvalidArgument(format!(
+            "test vectors: asked for {n}, but the {} test set has {} images",
+            dataset.name(),
+            dataset.len()
+        )));
+    }
     let mut cases = Vec::with_capacity(n.min(dataset.len()));
     for i in 0..n.min(dataset.len()) {
         let x = images_tensor(

@@ -180,13 +180,15 @@ fn resume_refuses_flags_that_contradict_the_run_and_keeps_its_settings() {
 
     // A flag that says otherwise is refused, naming the flag, the run's value and what to do.
     let out = train(&["--resume", ck, "--epochs", "3", "--lr", "0.1"]);
-    assert_one_line_error(&out, "--lr 0.1 (the run's is 0.02)");
+    assert_one_line_error(&out, "learning rate 0.1 (the run's is 0.02)");
     assert!(stderr(&out).contains("drop the flag, or start a new run"), "{}", stderr(&out));
     let out = train(&["--resume", ck, "--epochs", "3", "--momentum", "0", "--batch-size", "32"]);
-    assert_one_line_error(&out, "--momentum 0 (the run's is 0.9), --batch-size 32 (the run's is 16)");
+    assert_one_line_error(&out, "momentum 0 (the run's is 0.9), batch size 32 (the run's is 16)");
+    let out = train(&["--resume", ck, "--epochs", "3", "--seed", "2"]);
+    assert_one_line_error(&out, "seed 2 (the run's is 1)");
     let out =
         lenet_tutor(&["train", "--resume", ck, "--epochs", "3", "--dataset", "mnist-sample"], dir.path());
-    assert_one_line_error(&out, "--dataset mnist-sample (the run's is mnist)");
+    assert_one_line_error(&out, "resuming it on mnist-sample would be another run");
     // The same values as the run's are no contradiction.
     let out = train(&["--resume", ck, "--epochs", "3", "--lr", "0.02", "--seed", "1"]);
     assert!(out.status.success(), "{}", stderr(&out));

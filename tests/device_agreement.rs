@@ -1,7 +1,14 @@
 //! The model on an accelerator agrees with the model on the CPU: forward pass and every gradient.
 //!
 //! Runs on whatever `device::auto()` finds (Metal with `--features metal`, CUDA with
-//! `--features cuda`); on a CPU-only machine there is nothing to compare and the test says so.
+//! `--features cuda`). A build without either feature has no GPU to compare, so there the test is
+//! ignored, and `cargo test` says so on its line ("ignored, needs a GPU build: ..."), never a silent
+//! pass; a GPU build that finds no GPU fails, since that is a check that could not run:
+//!
+//! ```text
+//! cargo test --features cuda --test device_agreement     # or --features metal, on a Mac
+//! ```
+//!
 //! Worth running on every new GPU set-up: candle's Metal conv2d weight gradients have been reported
 //! wrong upstream, and on GPUs the model runs candle's own ops, not the crate's CPU kernels.
 
@@ -28,14 +35,22 @@ fn loss_and_grads(model: &LeNet, images: &Tensor, labels: &Tensor) -> (Tensor, H
 }
 
 #[test]
+#[cfg_attr(
+    not(any(feature = "cuda", feature = "metal")),
+    ignore = "needs a GPU build: cargo test --features cuda (or metal) --test device_agreement"
+)]
 fn accelerator_matches_cpu() {
     let accel = device::auto();
-    if accel.is_cpu() {
-        eprintln!(
-            "device_agreement: no GPU in this build/machine (build with --features cuda or metal); skipped"
-        );
-        return;
-    }
+    assert!(
+        !accel.is_cpu(),
+        "no GPU found: this build has {}, and device::auto() fell back to the CPU, so there is \
+         nothing to compare (run it where a GPU is, or leave the GPU features off to skip it)",
+        if cfg!(any(feature = "cuda", feature = "metal")) {
+            "GPU support (--features cuda/metal)"
+        } else {
+            "no GPU support (build with --features cuda or metal)"
+        }
+    );
     let splits = data::load(DatasetName::MnistSample, &DataOptions::default()).unwrap();
     let loader = Loader::new(&splits.test, 64, false, 0, &Device::Cpu).unwrap();
     let batch = loader.epoch(1).next().unwrap().unwrap();

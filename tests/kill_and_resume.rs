@@ -82,6 +82,22 @@ fn a_run_killed_mid_epoch_or_mid_save_resumes_to_the_same_bits() -> TestResult {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(epoch_of(&reference), 4);
 
+    // 0. Killed before the first checkpoint exists: nothing is left behind, not even a temporary
+    // file, and the run started again from scratch is the same run.
+    let ckpt = dir.path().join("early.safetensors");
+    let c = ckpt.to_str().unwrap();
+    let mut child = lenet_tutor_command(&train_args(d, c), dir.path()).stdout(Stdio::piped()).spawn()?;
+    // The first line is printed before training starts; the first save comes after a whole epoch.
+    let mut first_line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first_line)?;
+    child.kill()?;
+    child.wait()?;
+    assert!(first_line.starts_with("training the notes' LeNet"), "{first_line}");
+    assert!(!ckpt.exists() && temporaries(&ckpt).is_empty(), "{:?}", temporaries(&ckpt));
+    let out = lenet_tutor(&train_args(d, c), dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_same_run(&ckpt, &reference);
+
     // 1. Killed in the middle of epoch 2: epoch 1's checkpoint is there, epoch 2's work is lost.
     let ckpt = dir.path().join("mid-epoch.safetensors");
     let c = ckpt.to_str().unwrap();
@@ -94,9 +110,10 @@ fn a_run_killed_mid_epoch_or_mid_save_resumes_to_the_same_bits() -> TestResult {
     assert!(reached < 4, "the run finished before the kill (epoch {reached})");
     resume_and_compare(dir.path(), &ckpt, &reference);
 
-    // 2. Killed while saving: between writing the temporary file and renaming it over the
-    // checkpoint (held there by the test hook). What a reader finds is the previous checkpoint,
-    // whole; the temporary file is left behind, and the next save removes it.
+    // 2. Killed while saving: halfway through writing the checkpoint's bytes into the temporary
+    // file (held there by the test hook inside the atomic write). What a reader finds is the
+    // previous checkpoint, whole; the half-written temporary file is left behind (SIGKILL runs no
+    // cleanup), and the next save removes it, since its writer is dead.
     let ckpt = dir.path().join("mid-save.safetensors");
     let c = ckpt.to_str().unwrap();
     let mut child = lenet_tutor_command(&train_args(d, c), dir.path())

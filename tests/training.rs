@@ -6,8 +6,9 @@ mod common;
 use common::{TestResult, bits};
 use lenet_tutor::data::{self, DataOptions, Dataset, DatasetName, Splits};
 use lenet_tutor::ops::ConvImpl;
-use lenet_tutor::train::{Output, Phase, TrainConfig, Trainer};
-use lenet_tutor::{Device, Error};
+use lenet_tutor::train::checkpoint::Checkpoint;
+use lenet_tutor::train::{Budget, Output, Phase, SgdConfig, TrainConfig, Trainer};
+use lenet_tutor::{Device, Error, Optimizer};
 
 fn small_sample() -> (Dataset, Dataset) {
     let Splits { train, test } = data::load(DatasetName::MnistSample, &DataOptions::default()).unwrap();
@@ -40,7 +41,11 @@ fn same_seed_same_losses_bit_for_bit() {
 #[test]
 fn training_lowers_the_loss() {
     let (train, test) = small_sample();
-    let mut t = Trainer::new(TrainConfig { momentum: 0.9, ..config(6) }, &Device::Cpu).unwrap();
+    let mut t = Trainer::new(
+        TrainConfig { optimizer: SgdConfig { momentum: 0.9, ..SgdConfig::default() }, ..config(6) },
+        &Device::Cpu,
+    )
+    .unwrap();
     t.run(&train, &test).unwrap();
     let v = &t.history.validation;
     assert_eq!(v.len(), 6);
@@ -52,12 +57,13 @@ fn training_lowers_the_loss() {
 
 #[test]
 fn resuming_from_a_checkpoint_continues_the_same_run() -> TestResult {
-    // 4 epochs straight, against 2 epochs, a checkpoint, and 2 more resumed by a caller whose own
-    // settings say otherwise (the bug this guards: resume used the caller's lr and momentum).
+    // 4 epochs straight, against 2 epochs, a checkpoint, and 2 more resumed from the checkpoint's
+    // own settings (the bug this once guarded: resume used the caller's lr and momentum).
     let (train, test) = small_sample();
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("ckpt.safetensors");
-    let cfg = TrainConfig { momentum: 0.9, lr: 0.02, batch_size: 16, seed: 5, ..config(4) };
+    let optimizer = SgdConfig { lr: 0.02, momentum: 0.9 };
+    let cfg = TrainConfig { optimizer, batch_size: 16, seed: 5, ..config(4) };
 
     let mut straight = Trainer::new(cfg.clone(), &Device::Cpu)?;
     straight.run(&train, &test)?;
@@ -65,15 +71,11 @@ fn resuming_from_a_checkpoint_continues_the_same_run() -> TestResult {
     let mut first =
         Trainer::new(TrainConfig { epochs: 2, save: Some(path.clone()), ..cfg.clone() }, &Device::Cpu)?;
     first.run(&train, &test)?;
-    let other = TrainConfig { lr: 0.5, momentum: 0.0, batch_size: 64, seed: 99, ..cfg.clone() };
-    let mut resumed = Trainer::resume(&path, other, &Device::Cpu)?;
+    let checkpoint = Checkpoint::open(&path)?;
+    let run = TrainConfig { epochs: 4, output: Output::Quiet, ..checkpoint.train_config()? };
+    assert_eq!((run.optimizer, run.batch_size, run.seed), (optimizer, 16, 5), "the run's settings");
+    let mut resumed = Trainer::resume(&checkpoint, run, &Device::Cpu)?;
     assert_eq!(resumed.epochs_done(), 2);
-    assert_eq!(
-        (resumed.config.lr, resumed.config.momentum),
-        (0.02, 0.9),
-        "the run's settings, not the caller's"
-    );
-    assert_eq!((resumed.config.batch_size, resumed.config.seed), (16, 5));
     resumed.run(&train, &test)?;
 
     for ((name, a), (_, b)) in straight.model.named_vars().iter().zip(resumed.model.named_vars()) {
@@ -98,7 +100,7 @@ fn resuming_from_a_checkpoint_continues_the_same_run() -> TestResult {
 #[test]
 fn a_batch_budget_stops_training_early() {
     let (train, test) = small_sample();
-    let mut t = Trainer::new(TrainConfig { max_batches: Some(3), ..config(5) }, &Device::Cpu).unwrap();
+    let mut t = Trainer::new(TrainConfig { budget: Budget::batches(3), ..config(5) }, &Device::Cpu).unwrap();
     t.run(&train, &test).unwrap();
     assert_eq!(t.history.training.len(), 1);
     assert_eq!(t.history.training[0].total, 3 * 32);
@@ -109,18 +111,139 @@ fn a_batch_budget_stops_training_early() {
 #[test]
 fn a_diverging_run_reports_the_batch() {
     let (train, test) = small_sample();
-    let mut t = Trainer::new(TrainConfig { lr: 1e12, ..config(1) }, &Device::Cpu).unwrap();
+    let optimizer = SgdConfig { lr: 1e12, momentum: 0.0 };
+    let mut t = Trainer::new(TrainConfig { optimizer, ..config(1) }, &Device::Cpu).unwrap();
     let err = t.run(&train, &test).unwrap_err();
-    assert!(matches!(err, Error::NonFiniteLoss { epoch: 1, .. }), "{err}");
+    assert!(matches!(err, Error::Diverged { epoch: 1, .. }), "{err}");
     let msg = err.to_string();
     assert!(msg.contains("at epoch 1, batch") && msg.contains("smaller learning rate"), "{msg}");
+}
+
+#[test]
+fn an_exploding_loss_stops_the_run_and_keeps_the_last_good_checkpoint() -> TestResult {
+    // `--lr 100`: the loss does not become NaN at once, it explodes; the run must not go on to
+    // save a useless model over the good one.
+    let (train, test) = small_sample();
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("run.safetensors");
+    let mut good =
+        Trainer::new(TrainConfig { epochs: 1, save: Some(path.clone()), ..config(1) }, &Device::Cpu)?;
+    good.run(&train, &test)?;
+    let before = std::fs::read(&path)?;
+    let checkpoint = Checkpoint::open(&path)?;
+    let mut resumed = Trainer::resume(
+        &checkpoint,
+        TrainConfig { epochs: 2, output: Output::Quiet, ..checkpoint.train_config()? },
+        &Device::Cpu,
+    )?;
+    resumed.optimizer.set_learning_rate(100.0);
+    let err = resumed.run(&train, &test).unwrap_err();
+    assert!(matches!(err, Error::Diverged { epoch: 2, .. }), "{err}");
+    assert_eq!(std::fs::read(&path)?, before, "the last good checkpoint is kept");
+    Ok(())
+}
+
+#[test]
+fn a_checkpoint_records_the_learning_rate_the_optimizer_holds() -> TestResult {
+    // The defect this guards: `save` wrote the config's rate while the optimiser had another, so a
+    // resume went on with the old one.
+    let (train, test) = small_sample();
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ckpt.safetensors");
+    let cfg = TrainConfig { budget: Budget::batches(2), save: Some(path.clone()), ..config(1) };
+    let mut t = Trainer::new(cfg, &Device::Cpu)?;
+    t.optimizer.set_learning_rate(0.005);
+    t.run(&train, &test)?;
+    let checkpoint = Checkpoint::open(&path)?;
+    assert_eq!(checkpoint.meta().unwrap().optimizer.lr, 0.005);
+    let resumed = Trainer::resume(&checkpoint, checkpoint.train_config()?, &Device::Cpu)?;
+    assert_eq!(resumed.optimizer.learning_rate(), 0.005);
+    Ok(())
+}
+
+#[test]
+fn a_run_with_nothing_to_train_still_saves_what_it_has() -> TestResult {
+    let (train, test) = small_sample();
+    let dir = tempfile::tempdir()?;
+    // `--epochs 0 --save e0`: the untrained model.
+    let e0 = dir.path().join("e0.safetensors");
+    let mut t = Trainer::new(TrainConfig { save: Some(e0.clone()), ..config(0) }, &Device::Cpu)?;
+    t.run(&train, &test)?;
+    assert_eq!(t.last_saved(), Some(e0.as_path()));
+    assert_eq!(Checkpoint::open(&e0)?.meta().unwrap().epoch, 0);
+    // A resumed run already past `epochs`: saved unchanged to the new path.
+    let r = dir.path().join("r.safetensors");
+    let checkpoint = Checkpoint::open(&e0)?;
+    let mut t = Trainer::resume(
+        &checkpoint,
+        TrainConfig { epochs: 0, save: Some(r.clone()), output: Output::Quiet, ..checkpoint.train_config()? },
+        &Device::Cpu,
+    )?;
+    t.run(&train, &test)?;
+    assert_eq!(t.last_saved(), Some(r.as_path()));
+    assert_eq!(
+        bits(&Checkpoint::open(&r)?.tensors()["conv1.weight"]),
+        bits(&checkpoint.tensors()["conv1.weight"])
+    );
+    Ok(())
+}
+
+#[test]
+fn resume_refuses_other_settings_and_other_data() -> TestResult {
+    let (train, test) = small_sample();
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ckpt.safetensors");
+    let cfg = TrainConfig { budget: Budget::batches(2), save: Some(path.clone()), ..config(1) };
+    Trainer::new(cfg, &Device::Cpu)?.run(&train, &test)?;
+    let checkpoint = Checkpoint::open(&path)?;
+    let run = checkpoint.train_config()?;
+    for (config, flag) in [
+        (TrainConfig { seed: 8, ..run.clone() }, "seed 8 (the run's is 7)"),
+        (TrainConfig { batch_size: 16, ..run.clone() }, "batch size 16 (the run's is 32)"),
+        (
+            TrainConfig { optimizer: SgdConfig { lr: 0.1, momentum: 0.0 }, ..run.clone() },
+            "learning rate 0.1 (the run's is 0.01)",
+        ),
+        (
+            TrainConfig { optimizer: SgdConfig { lr: 0.01, momentum: 0.5 }, ..run.clone() },
+            "momentum 0.5 (the run's is 0)",
+        ),
+    ] {
+        let err = Trainer::resume(&checkpoint, config, &Device::Cpu).unwrap_err().to_string();
+        assert!(err.contains(flag) && err.contains("contradicts the checkpoint"), "{err}");
+    }
+    // The same name, other examples: refused, whichever split differs.
+    let epochs = TrainConfig { epochs: 2, ..run };
+    for (other_train, other_test) in [(train.take(160), test.clone()), (train.clone(), test.take(50))] {
+        let mut t = Trainer::resume(&checkpoint, epochs.clone(), &Device::Cpu)?;
+        let err = t.run(&other_train, &other_test).unwrap_err().to_string();
+        assert!(err.contains("was trained on other mnist-sample data"), "{err}");
+    }
+    let mut t = Trainer::resume(&checkpoint, epochs, &Device::Cpu)?;
+    t.run(&train, &test)?;
+    assert_eq!(t.epochs_done(), 2);
+    Ok(())
+}
+
+#[test]
+fn bad_settings_are_refused_before_training() {
+    for (config, what) in [
+        (TrainConfig { budget: Budget::seconds(-1.0), ..config(1) }, "time limit"),
+        (TrainConfig { budget: Budget::seconds(f64::NAN), ..config(1) }, "time limit"),
+        (TrainConfig { batch_size: 0, ..config(1) }, "batch size must be at least 1"),
+        (TrainConfig { optimizer: SgdConfig { lr: -1.0, momentum: 0.0 }, ..config(1) }, "learning rate"),
+    ] {
+        let err = Trainer::new(config, &Device::Cpu).unwrap_err().to_string();
+        assert!(err.contains(what), "{err}");
+    }
 }
 
 #[test]
 fn fast_and_candle_convolutions_train_alike() {
     let (train, test) = small_sample();
     let run = |conv_impl| {
-        let mut t = Trainer::new(TrainConfig { max_batches: Some(10), ..config(1) }, &Device::Cpu).unwrap();
+        let mut t =
+            Trainer::new(TrainConfig { budget: Budget::batches(10), ..config(1) }, &Device::Cpu).unwrap();
         t.model.set_conv_impl(conv_impl);
         t.run(&train, &test).unwrap();
         t.history.training[0].loss

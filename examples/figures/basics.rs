@@ -1,6 +1,7 @@
 //! The figures of the introduction and chapters 1–5: convolution, channels, the conv layer, the FC
 //! layer and pooling. Nothing here needs a trained model; the one long step is the permutation
-//! experiment of chapter 4, whose four accuracies are printed for the chapter's table.
+//! experiment of chapter 4, whose four accuracies become the chapter's table
+//! (`book/src/generated/ch04.md`).
 //!
 //! Every figure is named after its chapter (`ch01-…`) and drawn by the crate's `viz` module; the
 //! small helpers below only arrange the crate's tensors into the grids the chapters show.
@@ -10,11 +11,13 @@ use std::path::Path;
 use lenet_tutor::conv::{self, kernels};
 use lenet_tutor::data::{self, DataOptions, Dataset, DatasetName};
 use lenet_tutor::experiments::{
-    PermutationConfig, permutation_experiment, permute_pixels, pixel_permutation,
+    Mlp, PermutationConfig, PermutationResult, permutation_experiment, permute_pixels, pixel_permutation,
 };
 use lenet_tutor::model::LeNet;
 use lenet_tutor::viz::{self, ColorMap, MapGrid, Normalization};
 use lenet_tutor::{DType, Device, Result, Tensor};
+
+use crate::generated::Generated;
 
 /// The training digit the chapters convolve and pool: the sample's first, a handwritten 3.
 const DIGIT: usize = 0;
@@ -149,7 +152,7 @@ fn ch03(out: &Path) -> Result<()> {
 /// Digits and their permuted versions; then the experiment itself.
 fn ch04(out: &Path, train: &Dataset, test: &Dataset, device: &Device) -> Result<()> {
     let config = PermutationConfig::default();
-    let perm = pixel_permutation(train.pixels_per_image(), config.seed);
+    let perm = pixel_permutation(train.pixels_per_image(), config.training.seed);
     let shown = 6;
     let originals = train.take(shown);
     let permuted = permute_pixels(&originals, &perm)?;
@@ -175,7 +178,74 @@ fn ch04(out: &Path, train: &Dataset, test: &Dataset, device: &Device) -> Result<
         result.lenet_drop(),
         started.elapsed().as_secs_f64()
     );
+    permutation_claims(&result)?;
+
+    // The chapter's table, as this run measured it (a whole table: a token standing for rows
+    // would not survive the Korean edition's Markdown rewriting).
+    let mlp_parameters = Mlp::new(&config.mlp_hidden, config.training.seed, device)?.num_parameters();
+    let lenet_parameters = LeNet::new(config.training.seed, device)?.num_parameters();
+    let cells = |original: f32, permuted: f32| {
+        let change = format!("{:+.2}", permuted - original).replace('-', "−");
+        (format!("{original:.2} % | {permuted:.2} %"), change)
+    };
+    let (mlp, mlp_change) = cells(result.mlp_original, result.mlp_permuted);
+    let (lenet, lenet_change) = cells(result.lenet_original, result.lenet_permuted);
+    let n = thousands(test.len());
+    let (mlp_n, lenet_n) = (thousands(mlp_parameters), thousands(lenet_parameters));
+    let mut ch04 = Generated::new("ch04");
+    ch04.set_words(
+        "permutation_table",
+        format!(
+            "| accuracy on the {n} test digits | original pixels | shuffled pixels | change |\n\
+             |---|---:|---:|---:|\n\
+             | MLP (FC only, {mlp_n} parameters) | {mlp} | {mlp_change} points |\n\
+             | LeNet (conv, {lenet_n} parameters) | {lenet} | {lenet_change} points |"
+        ),
+        format!(
+            "| 테스트 숫자 이미지 {n}개에 대한 정확도 | 원래 픽셀 | 뒤섞은 픽셀 | 변화 |\n\
+             |---|---:|---:|---:|\n\
+             | MLP (완전연결층만, 매개변수 {mlp_n}개) | {mlp} | {mlp_change} %p |\n\
+             | LeNet (합성곱, 매개변수 {lenet_n}개) | {lenet} | {lenet_change} %p |"
+        ),
+    );
+    ch04.set("lenet_drop", format!("{:.2}", result.lenet_drop()));
+    ch04.write(out.parent().unwrap_or(out))
+}
+
+/// What chapter 4 says of the full run, in words that hold for any run as long as these hold: the
+/// MLP "does not notice the shuffle" (it moves by less than one point, about the noise of a 2,000-digit
+/// test set), LeNet "drops by several points" and "falls below the MLP", but "does not drop to
+/// chance"; on the original digits LeNet "does about as well as the MLP, or better".
+fn permutation_claims(result: &PermutationResult) -> Result<()> {
+    let mlp_minus_1 = result.mlp_original - 1.0;
+    let claims = [
+        ("the MLP's accuracy moves by less than 1 point with the shuffle", result.mlp_drop().abs() < 1.0),
+        ("LeNet loses more than 2 points with the shuffle", result.lenet_drop() > 2.0),
+        ("on the shuffled digits LeNet is below the MLP", result.lenet_permuted < result.mlp_permuted),
+        ("on the shuffled digits LeNet is far above chance (10 %)", result.lenet_permuted > 50.0),
+        ("on the original digits LeNet is not 1 point below the MLP", result.lenet_original > mlp_minus_1),
+    ];
+    for (claim, holds) in claims {
+        if !holds {
+            return Err(lenet_tutor::Error::InvalidArgument(format!(
+                "chapter 4 says {claim}, and this run disagrees ({result:?}): rewrite the chapter's text"
+            )));
+        }
+    }
     Ok(())
+}
+
+/// `79510` → `"79,510"`: how the chapters write counts.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A feature map before and after max, average and min pooling (2×2, stride 2).

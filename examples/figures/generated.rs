@@ -1,5 +1,5 @@
 //! The numbers the chapters quote from this run, written as Markdown files the chapters include
-//! (`{{#generated ch07.md:mistakes}}`, expanded by scripts/lib/mdbook_generated.py): a rerun updates
+//! (`{{#generated ch07.md:mistakes}}`, expanded by the book preprocessor, book/preprocessor/src/generated.rs): a rerun updates
 //! the book, and no measured number is typed by hand. Each file says which command wrote it, on what
 //! machine, when. Snippets with words also get a Korean twin in `generated/ko/`, which the Korean
 //! edition reads instead (the translation holds the token, never the number).
@@ -38,7 +38,7 @@ impl Generated {
         let (machine, date) = (machine(), today());
         let command = "`cargo run --release --example figures`";
         let english = format!("Measured by {command} on {machine}, {date}.");
-        let korean = format!("측정: {command}, {machine}, {date}.");
+        let korean = format!("측정: {command}, {}, {date}.", machine_in_korean(&machine));
         let dir = book_src.join("generated");
         write_file(&dir, self.chapter, &machine, &date, &english, &self.snippets)?;
         write_file(&dir.join("ko"), self.chapter, &machine, &date, &korean, &self.korean)
@@ -80,6 +80,17 @@ fn machine() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     format!("{cpu} ({threads} threads)")
+}
+
+/// `machine()` with its thread count in Korean: "… (2 threads)" → "… (스레드 2개)".
+fn machine_in_korean(machine: &str) -> String {
+    match machine.rsplit_once(" (") {
+        Some((cpu, rest)) => match rest.strip_suffix(" threads)") {
+            Some(threads) => format!("{cpu} (스레드 {threads}개)"),
+            None => machine.to_string(),
+        },
+        None => machine.to_string(),
+    }
 }
 
 /// Today's date (UTC) as YYYY-MM-DD, from the system clock.

@@ -17,7 +17,8 @@ use lenet_tutor::candle_core::Var;
 use lenet_tutor::data::{self, DataOptions, Dataset, DatasetName};
 use lenet_tutor::model::{Classifier, Dropout2d, LeNet};
 use lenet_tutor::ops::{self, InputGrad};
-use lenet_tutor::train::{History, Output, TrainConfig, Trainer};
+use lenet_tutor::train::checkpoint::Checkpoint;
+use lenet_tutor::train::{History, Output, SgdConfig, TrainConfig, Trainer};
 use lenet_tutor::viz::{self, MapGrid, report};
 use lenet_tutor::web;
 
@@ -43,6 +44,7 @@ pub fn write(out: &Path) -> Result<()> {
     print_results("momentum 0.9", "momentum", &momentum.history, &mut ch06);
     let candle_pooling = candle_pooling_run(&splits.train, &splits.test, &device)?;
     print_results("plain SGD with candle's max_pool2d", "candle_pooling", &candle_pooling, &mut ch06);
+    ch06_claims(&plain.history, &momentum.history, &candle_pooling)?;
     let first_three = |h: &History| -> String {
         h.validation.iter().take(3).map(|s| format!(" {:.2} % |", s.accuracy())).collect()
     };
@@ -91,6 +93,12 @@ pub fn write(out: &Path) -> Result<()> {
     save(out, "ch07-conv1-untrained.png", report::conv1_kernels(&untrained)?)?;
     print_weight_change(&untrained, model, &mut ch07)?;
     save(out, "ch07-conv1-kernels.png", report::conv1_kernels(model)?)?;
+    print_edge_kernels(model, &mut ch07)?;
+    // Chapter 7: the trained kernels look paler "only because the largest trained weight is larger,
+    // which stretches the shared scale".
+    let largest = |m: &LeNet| -> Result<f32> { Ok(m.conv1_weight().abs()?.max_all()?.to_scalar::<f32>()?) };
+    let (before, after) = (largest(&untrained)?, largest(model)?);
+    check("chapter 7", &[("conv1's largest trained weight is larger than its largest initial one", after > before)])?;
     save(out, "ch07-conv2-kernels.png", report::conv2_kernels(model)?)?;
     for (k, index) in FEATURE_MAP_DIGITS.into_iter().enumerate() {
         let image = report::image_tensor(&splits.test, index, model)?;
@@ -115,6 +123,9 @@ pub fn write(out: &Path) -> Result<()> {
             })
             .collect::<Result<_>>()?;
         println!("RESULT feature maps {k}: {}", zeros.join(", "));
+        let fc1_zeros = model.activations(&image)?.fc1.flatten_all()?.to_vec1::<f32>()?;
+        let fc1_has_zeros = fc1_zeros.iter().any(|&v| v == 0.0);
+        check("chapter 7", &[("fc1's 50 values for the digits it draws include exact zeros", fc1_has_zeros)])?;
         let zeros_ko = zeros.join(", ").replace(" zero", "이 0");
         ch07.set_words(&format!("feature_maps_{k}_zeros"), zeros.join(", "), zeros_ko);
         let label = splits.test.label(index);
@@ -127,20 +138,23 @@ pub fn write(out: &Path) -> Result<()> {
     }
     let (confusion, predictions) = report::confusion(model, &splits.test)?;
     save(out, "ch07-confusion.svg", confusion.heatmap_svg()?)?;
-    print_confusions(&confusion, &mut ch07);
+    print_confusions(&confusion, &mut ch07)?;
     let truth: Vec<u32> = splits.test.labels().iter().map(|&l| u32::from(l)).collect();
+    let shown = 40;
     save(
         out,
         "ch07-mistakes.png",
-        viz::mistakes_grid_from_bytes(splits.test.images(), &truth, &predictions, 40)?,
+        viz::mistakes_grid_from_bytes(splits.test.images(), &truth, &predictions, shown)?,
     )?;
+    print_mistakes_shown(&truth, &predictions, shown, &mut ch07)?;
     save(out, "ch07-own-model.png", own_model_figure(&splits.test, &device)?)?;
 
     // The live page's model ("Try it: draw a digit"): this momentum model, as `export-web` writes it.
     let checkpoint =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/figures-lenet/momentum.safetensors");
     let live = out.parent().unwrap_or(out).join("live/lenet-ch06.safetensors");
-    web::write(model, DatasetName::MnistSample, &web::provenance(&checkpoint, &device)?, &live)?;
+    let provenance = web::provenance(&Checkpoint::open(&checkpoint)?);
+    web::write(model, DatasetName::MnistSample, &provenance, &live)?;
     println!("wrote {}", live.display());
 
     let book_src = out.parent().unwrap_or(out);
@@ -151,6 +165,7 @@ pub fn write(out: &Path) -> Result<()> {
 /// How far each layer's weights moved from their initial values, relative to their size.
 fn print_weight_change(before: &LeNet, after: &LeNet, generated: &mut Generated) -> Result<()> {
     let mut rows = Vec::new();
+    let mut far = true;
     let (before, after) = (before.tensors(), after.tensors());
     for name in ["conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight"] {
         let (b, a) = (&before[name], &after[name]);
@@ -158,7 +173,9 @@ fn print_weight_change(before: &LeNet, after: &LeNet, generated: &mut Generated)
         let size = b.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?;
         println!("RESULT {name}: |trained - initial| / |initial| = {:.2}", change / size);
         rows.push(format!("| `{name}` | {:.2} |", change / size));
+        far &= change / size > 0.5;
     }
+    check("chapter 7", &[("every layer's weights moved by more than half their initial size", far)])?;
     let rows = rows.join("\n");
     generated.set_words(
         "weight_change_table",
@@ -208,19 +225,26 @@ fn sample_digits(train: &Dataset) -> Result<viz::Figure> {
 fn train(train: &Dataset, test: &Dataset, momentum: f64, name: &str, device: &Device) -> Result<Trainer> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/figures-lenet");
     let path = dir.join(format!("{name}.safetensors"));
-    let config =
-        TrainConfig { momentum, output: Output::Summary, save: Some(path.clone()), ..TrainConfig::default() };
+    let config = TrainConfig {
+        optimizer: SgdConfig { momentum, ..SgdConfig::default() },
+        output: Output::Summary,
+        save: Some(path.clone()),
+        ..TrainConfig::default()
+    };
     println!(
         "training LeNet: {} epochs, batch {}, lr {}, momentum {momentum}, seed {} -> {}",
         config.epochs,
         config.batch_size,
-        config.lr,
+        config.optimizer.lr,
         config.seed,
         path.display()
     );
     let resume = std::env::var_os("LENET_FIGURES_RESUME").is_some() && path.exists();
-    let mut trainer =
-        if resume { Trainer::resume(&path, config, device)? } else { Trainer::new(config, device)? };
+    let mut trainer = if resume {
+        Trainer::resume(&Checkpoint::open(&path)?, config, device)?
+    } else {
+        Trainer::new(config, device)?
+    };
     if resume {
         println!("resumed at epoch {}", trainer.epochs_done());
     }
@@ -250,15 +274,11 @@ fn print_results(name: &str, key: &str, history: &History, generated: &mut Gener
     }
     println!("RESULT {name}: validation accuracy per epoch: {}", accuracies.join(", "));
     println!("RESULT {name}: {train_seconds:.0} s training, {val_seconds:.0} s validation");
-    generated.set_words(
-        &format!("{key}_training_seconds"),
-        format!("{train_seconds:.0} s"),
-        format!("{train_seconds:.0}초"),
-    );
+    generated.set(&format!("{key}_training_seconds"), format!("{train_seconds:.0} s"));
 }
 
 /// The most frequent confusions and the per-class recall, for chapter 7's text.
-fn print_confusions(confusion: &viz::Confusion, generated: &mut Generated) {
+fn print_confusions(confusion: &viz::Confusion, generated: &mut Generated) -> Result<()> {
     let mut pairs = vec![];
     for (truth, row) in confusion.counts().iter().enumerate() {
         for (predicted, &count) in row.iter().enumerate() {
@@ -274,28 +294,9 @@ fn print_confusions(confusion: &viz::Confusion, generated: &mut Generated) {
     generated.set("mistakes", wrong.to_string());
     // "7 → 2 (5 times), then 9 → 4 (4 times), then 9 → 7 and 8 → 9 (3 times each)": the pairs met
     // at least three times, grouped by count.
-    let mut groups: Vec<(usize, Vec<String>)> = Vec::new();
-    for &(n, t, p) in pairs.iter().filter(|(n, _, _)| *n >= 3) {
-        match groups.last_mut() {
-            Some((count, names)) if *count == n => names.push(format!("{t} → {p}")),
-            _ => groups.push((n, vec![format!("{t} → {p}")])),
-        }
-    }
-    // The same sentence in each language: how one count and a shared count read, the word before
-    // the last pair, and the word between groups.
-    let phrases = |times: fn(usize) -> String, each: fn(usize) -> String, and: &str, then: &str| {
-        let phrase = |(n, names): &(usize, Vec<String>)| match names.as_slice() {
-            [one] => format!("{one} ({})", times(*n)),
-            [rest @ .., last] => format!("{}{and}{last} ({})", rest.join(", "), each(*n)),
-            [] => String::new(),
-        };
-        groups.iter().map(phrase).collect::<Vec<_>>().join(then)
-    };
-    generated.set_words(
-        "confusions",
-        phrases(|n| format!("{n} times"), |n| format!("{n} times each"), " and ", ", then "),
-        phrases(|n| format!("{n}번"), |n| format!("각 {n}번"), ", ", ", 그다음 "),
-    );
+    let (english, korean) = pair_phrases(&pairs, 3);
+    check("chapter 7", &[("some confusion was met at least three times", !english.is_empty())])?;
+    generated.set_words("confusions", english, korean);
     let recalls = confusion.recalls();
     let cells: Vec<String> = recalls.iter().map(|r| format!(" {:.1} % |", r.unwrap_or(0.0))).collect();
     // The easiest and the hardest class, with their recall and how many of each there were.
@@ -314,6 +315,9 @@ fn print_confusions(confusion: &viz::Confusion, generated: &mut Generated) {
         )
     };
     let ((easiest, easiest_ko), (hardest, hardest_ko)) = (by_recall(true), by_recall(false));
+    let recall_values: Vec<f32> = recalls.iter().map(|r| r.unwrap_or(0.0)).collect();
+    let spread = recall_values.iter().copied().fold(f32::MIN, f32::max) - recall_values.iter().copied().fold(f32::MAX, f32::min);
+    check("chapter 7", &[("the mistakes are not spread evenly: the recall differs between classes", spread > 0.0)])?;
     generated.set_words("easiest", easiest, easiest_ko);
     generated.set_words("hardest", hardest, hardest_ko);
     let table = |class: &str, recall: &str| {
@@ -328,6 +332,146 @@ fn print_confusions(confusion: &viz::Confusion, generated: &mut Generated) {
     let recall_list: Vec<String> =
         recalls.iter().enumerate().map(|(c, r)| format!("{c}: {:.1}", r.unwrap_or(0.0))).collect();
     println!("RESULT recall per class: {}", recall_list.join(", "));
+    Ok(())
+}
+
+/// Pairs `(count, true class, predicted class)`, sorted by count (largest first), met at least
+/// `at_least` times, grouped by count, as one sentence in English and one in Korean: "7 → 2 (5
+/// times), then 9 → 4 (4 times), then 9 → 7 and 8 → 9 (3 times each)". Empty when no pair qualifies.
+fn pair_phrases(pairs: &[(usize, usize, usize)], at_least: usize) -> (String, String) {
+    let mut groups: Vec<(usize, Vec<String>)> = Vec::new();
+    for &(n, t, p) in pairs.iter().filter(|(n, _, _)| *n >= at_least) {
+        match groups.last_mut() {
+            Some((count, names)) if *count == n => names.push(format!("{t} → {p}")),
+            _ => groups.push((n, vec![format!("{t} → {p}")])),
+        }
+    }
+    // The same sentence in each language: how one count and a shared count read, the word before
+    // the last pair, and the word between groups.
+    let phrases = |times: fn(usize) -> String, each: fn(usize) -> String, and: &str, then: &str| {
+        let phrase = |(n, names): &(usize, Vec<String>)| match names.as_slice() {
+            [one] => format!("{one} ({})", times(*n)),
+            [rest @ .., last] => format!("{}{and}{last} ({})", rest.join(", "), each(*n)),
+            [] => String::new(),
+        };
+        groups.iter().map(phrase).collect::<Vec<_>>().join(then)
+    };
+    (
+        phrases(|n| format!("{n} times"), |n| format!("{n} times each"), " and ", ", then "),
+        phrases(|n| format!("{n}번"), |n| format!("각 {n}번"), ", ", ", 그다음 "),
+    )
+}
+
+/// The pairs that come up more than once among the first `shown` mistakes, the ones the mistakes
+/// figure draws: chapter 7 names them instead of describing tiles by eye.
+fn print_mistakes_shown(truth: &[u32], predictions: &[u32], shown: usize, generated: &mut Generated) -> Result<()> {
+    let mut counts = [[0usize; 10]; 10];
+    for (&t, &p) in truth.iter().zip(predictions).filter(|(t, p)| t != p).take(shown) {
+        counts[t as usize % 10][p as usize % 10] += 1;
+    }
+    let mut pairs: Vec<(usize, usize, usize)> = Vec::new();
+    for (t, row) in counts.iter().enumerate() {
+        for (p, &n) in row.iter().enumerate() {
+            if n > 0 {
+                pairs.push((n, t, p));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| b.cmp(a));
+    let (english, korean) = pair_phrases(&pairs, 2);
+    println!("RESULT mistakes shown: {english}");
+    check("chapter 7", &[("some pair comes up more than once in the mistakes figure", !english.is_empty())])?;
+    generated.set_words("mistakes_shown_pairs", english, korean);
+    Ok(())
+}
+
+/// conv1's kernels read by a number instead of by eye: each kernel's cosine (chapter 5) with a 5×5
+/// ramp that climbs from −2 to 2 across the columns (blue on the left, red on the right: the shape of
+/// a vertical-edge detector like Sobel x) and with the same ramp turned to climb from top to bottom.
+/// The kernel with the largest cosine (either sign) for each ramp is what chapter 7 names.
+fn print_edge_kernels(model: &LeNet, generated: &mut Generated) -> Result<()> {
+    let kernels = model.conv1_weight().flatten_from(1)?.to_vec2::<f32>()?; // [10, 25]
+    let across: Vec<f32> = (0..25).map(|i| (i % 5) as f32 - 2.0).collect();
+    let down: Vec<f32> = (0..25).map(|i| (i / 5) as f32 - 2.0).collect();
+    let cosine = |a: &[f32], b: &[f32]| {
+        let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>();
+        dot(a, b) / (dot(a, a) * dot(b, b)).sqrt()
+    };
+    for (k, w) in kernels.iter().enumerate() {
+        println!("RESULT conv1 kernel {k}: cosine {:.2} across, {:.2} down", cosine(w, &across), cosine(w, &down));
+    }
+    let strongest = |ramp: &[f32]| -> (usize, f32) {
+        kernels.iter().map(|w| cosine(w, ramp)).enumerate().fold((0, 0.0), |best, (k, c)| {
+            if c.abs() > best.1.abs() { (k, c) } else { best }
+        })
+    };
+    let ((kx, cx), (ky, cy)) = (strongest(&across), strongest(&down));
+    check(
+        "chapter 7",
+        &[
+            ("one kernel is a clear vertical-edge detector (|cosine| ≥ 0.5 with the ramp across)", cx.abs() >= 0.5),
+            ("one kernel is a clear horizontal-edge detector (|cosine| ≥ 0.5 with the ramp down)", cy.abs() >= 0.5),
+        ],
+    )?;
+    let number = |c: f32| format!("{c:.2}").replace('-', "−");
+    let (across_en, across_ko) = if cx > 0.0 {
+        ("blue on the left and red on the right: it answers at the left edge of a stroke", "왼쪽이 파랑, 오른쪽이 빨강: 획의 왼쪽 가장자리에 반응")
+    } else {
+        ("red on the left and blue on the right: it answers at the right edge of a stroke", "왼쪽이 빨강, 오른쪽이 파랑: 획의 오른쪽 가장자리에 반응")
+    };
+    let (down_en, down_ko) = if cy > 0.0 {
+        ("blue on top and red below: it answers at the top edge of a stroke", "위가 파랑, 아래가 빨강: 획의 위쪽 가장자리에 반응")
+    } else {
+        ("red on top and blue below: it answers at the bottom edge of a stroke", "위가 빨강, 아래가 파랑: 획의 아래쪽 가장자리에 반응")
+    };
+    generated.set_words(
+        "vertical_edge_kernel",
+        format!("kernel {kx} (cosine {}; {across_en})", number(cx)),
+        format!("커널 {kx}(코사인 {}; {across_ko})", number(cx)),
+    );
+    generated.set_words(
+        "horizontal_edge_kernel",
+        format!("kernel {ky} (cosine {}; {down_en})", number(cy)),
+        format!("커널 {ky}(코사인 {}; {down_ko})", number(cy)),
+    );
+    Ok(())
+}
+
+/// What chapter 6 (and Appendix C) say of the runs in words, checked here: a rerun that makes one of
+/// them false stops the figures run instead of leaving a false sentence in the book.
+fn ch06_claims(plain: &History, momentum: &History, candle_pooling: &History) -> Result<()> {
+    let accuracies = |h: &History| -> Vec<f32> { h.validation.iter().map(|s| s.accuracy()).collect() };
+    let validation_above_training = |h: &History| {
+        h.validation.iter().zip(&h.training).all(|(v, t)| v.accuracy() > t.accuracy())
+    };
+    let loss_ends_lower = |h: &History| match (h.validation.first(), h.validation.last()) {
+        (Some(first), Some(last)) => last.loss < first.loss,
+        _ => false,
+    };
+    let (plain_acc, momentum_acc, candle_acc) = (accuracies(plain), accuracies(momentum), accuracies(candle_pooling));
+    let head_start = momentum_acc.first().is_some_and(|&m| plain_acc.iter().take(2).all(|&p| p < m));
+    let candle_behind = candle_acc.len() == 3 && candle_acc.iter().zip(&plain_acc).all(|(c, p)| c < p);
+    check(
+        "chapter 6",
+        &[
+            ("validation accuracy is above training accuracy at every epoch (plain SGD)", validation_above_training(plain)),
+            ("validation accuracy is above training accuracy at every epoch (momentum)", validation_above_training(momentum)),
+            ("the validation loss ends below where it started (plain SGD)", loss_ends_lower(plain)),
+            ("the validation loss ends below where it started (momentum)", loss_ends_lower(momentum)),
+            ("momentum's first epoch is above plain SGD's first two (a head start of several epochs)", head_start),
+            ("with candle's max_pool2d each of the three epochs is below the crate's pooling", candle_behind),
+        ],
+    )
+}
+
+/// Fails with the first claim of `chapter` that this run made false, naming it.
+fn check(chapter: &str, claims: &[(&str, bool)]) -> Result<()> {
+    match claims.iter().find(|(_, holds)| !holds) {
+        Some((claim, _)) => Err(lenet_tutor::Error::InvalidArgument(format!(
+            "{chapter} says that {claim}, and this run disagrees: rewrite the sentence, then rerun"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// conv2's 20 maps of one digit, as they are, after element-wise dropout and after `Dropout2d`.

@@ -25,7 +25,23 @@ pub fn write(out: &Path, device: &Device) -> Result<()> {
     save(shifted(&digit, device)?, out, "ch05-shift.png")?;
     let first_eight = Tensor::from_slice(&splits.train.images()[..8 * 784], (8, 1, 28, 28), device)?;
     let images = (first_eight.to_dtype(DType::F32)? / 255.0)?; // [8, 1, 28, 28]
-    save(learned_kernel(&images, device)?, out, "ch05-learned-kernel.png")
+    save(learned_kernel(&images, device)?, out, "ch05-learned-kernel.png")?;
+    first_step_has_the_signs(&images, device)
+}
+
+/// Chapter 5 says of the figure: "After one step the kernel already has the right signs, negative on
+/// the left and positive on the right". Checked here, outside the notebook's figure cell.
+fn first_step_has_the_signs(images: &Tensor, device: &Device) -> Result<()> {
+    let sobel_x = kernels::sobel_x(device)?;
+    let targets = images.conv2d(&sobel_x.reshape((1, 1, 3, 3))?, 0, 1, 1, 1)?; // [8, 1, 26, 26]
+    let rows = learn_kernel(images, &targets, 3, 1, 1.0)?.kernel.to_vec2::<f32>()?; // after 1 step
+    if rows.iter().all(|row| row[0] < 0.0 && row[2] > 0.0) {
+        Ok(())
+    } else {
+        Err(lenet_tutor::Error::InvalidArgument(format!(
+            "chapter 5 says the kernel has Sobel x's signs after one step; it is {rows:?}"
+        )))
+    }
 }
 
 fn save(figure: Figure, out: &Path, name: &str) -> Result<()> {

@@ -1,4 +1,5 @@
-//! Figures of a 1-D convolution, colour channels and neighbouring pixels (chapters 1, 2 and 4).
+//! Figures of a 1-D convolution, colour channels and neighbouring pixels (chapters 1, 2 and 4), and
+//! the correlation of the colour picture's channels that chapter 2 quotes (`generated/ch02.md`).
 //!
 //! Each one repeats the computation of its chapter's listing (same signal, same picture, same digits)
 //! and draws the result with the crate's own plotting: `viz::signals_svg`, `viz::MapGrid` and
@@ -16,6 +17,8 @@ use lenet_tutor::experiments::{permute_pixels, pixel_permutation};
 use lenet_tutor::viz::signals_svg;
 use lenet_tutor::viz::{ColorMap, Figure, MapGrid, Normalization};
 use lenet_tutor::{Device, Result, Tensor};
+
+use crate::generated::Generated;
 
 pub fn write(out: &Path, device: &Device) -> Result<()> {
     ch01_conv1d(out, device)?;
@@ -60,6 +63,7 @@ fn ch02_colour(out: &Path, device: &Device) -> Result<()> {
             }
         }
     }
+    channel_correlations(&pixels, height * width, out)?;
     let picture = Tensor::from_vec(pixels, (3, height, width), device)?;
     let sobel_x = kernels::sobel_x(device)?;
     let kernel =
@@ -90,6 +94,51 @@ fn ch02_colour(out: &Path, device: &Device) -> Result<()> {
         .scale(6)
         .render()?;
     save(figure, out, "ch02-colour-channels.png")
+}
+
+/// Chapter 2, "Are the channels related?": the notes' claim that "the RGB channels are closely
+/// related to each other" (chapter 4 quotes it), measured on the generated picture the way chapter 4
+/// measures neighbouring pixels: the Pearson correlation of two channels' values over all pixels.
+/// `pixels` is `[3, H, W]` row-major, `plane` is `H·W`. Writes `book/src/generated/ch02.md`.
+fn channel_correlations(pixels: &[f32], plane: usize, out: &Path) -> Result<()> {
+    let channels: Vec<&[f32]> = pixels.chunks(plane).collect(); // red, green, blue
+    let pairs = [(0, 1), (0, 2), (1, 2)];
+    let (names, names_ko) = (["red", "green", "blue"], ["빨강", "초록", "파랑"]);
+    let mut english = Vec::new();
+    let mut korean = Vec::new();
+    for (a, b) in pairs {
+        let r = pearson(channels[a], channels[b]);
+        println!("RESULT channel correlation {}–{}: {r:.4}", names[a], names[b]);
+        // What chapter 2 says of every pair: related (above 0), but not one channel a function of the
+        // other (below 1), because each colour square lights up its own channel alone.
+        let partly_related = r > 0.0 && r < 1.0;
+        if !partly_related {
+            return Err(lenet_tutor::Error::InvalidArgument(format!(
+                "chapter 2 says the {} and {} channels are partly related (0 < r < 1); this run measured {r}",
+                names[a], names[b]
+            )));
+        }
+        english.push(format!("{}–{} {r:.2}", names[a], names[b]));
+        korean.push(format!("{}–{} {r:.2}", names_ko[a], names_ko[b]));
+    }
+    let mut ch02 = Generated::new("ch02");
+    ch02.set_words("channel_correlations", english.join(", "), korean.join(", "));
+    ch02.write(out.parent().unwrap_or(out))
+}
+
+/// The Pearson correlation of two equally long lists: 1 when `y` is a rising straight line of `x`
+/// (`y = a·x + b`, `a > 0`), 0 when there is no such linear relation. Sums in `f64`.
+fn pearson(x: &[f32], y: &[f32]) -> f64 {
+    let mean = |v: &[f32]| v.iter().map(|&a| f64::from(a)).sum::<f64>() / v.len() as f64;
+    let (mx, my) = (mean(x), mean(y));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (&a, &b) in x.iter().zip(y) {
+        let (dx, dy) = (f64::from(a) - mx, f64::from(b) - my);
+        sxy += dx * dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+    }
+    sxy / (sxx * syy).sqrt()
 }
 
 /// Chapter 4, "Nearby pixels are alike: measured": correlation against distance on the 8,000 training

@@ -9,7 +9,7 @@ A notebook fails when
     metadata says `"lenet_tutor": {"figures": true}` and no cell produced an image.
 Cells tagged `skip-execution` are not run; a cell tagged `raises-exception` may error.
 
-Prints one line per notebook and `N passed, N failed`; exits 1 if any failed.
+Prints one line per notebook and `N passed, N failed`; exits 1 if any failed, 2 if given none.
 """
 
 from __future__ import annotations
@@ -192,6 +192,10 @@ def main() -> int:
     parser.add_argument("--startup-timeout", type=int, default=180)
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args()
+    if not args.notebooks:
+        # A run that checked nothing must not read as a pass.
+        print("error: no notebooks to run", file=sys.stderr)
+        return 2
 
     passed = failed = 0
     for path in args.notebooks:

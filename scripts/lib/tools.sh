@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared helpers for scripts/book and scripts/notebooks (sourced, not run).
+# Shared helpers for scripts/book, scripts/notebooks, scripts/fuzz and their self-tests (sourced, not run).
 #
 # Every tool is pinned; an install is skipped when the pinned version is already on PATH, so a
 # second run of either script costs nothing. `cargo install` uses one job by default (the machines
@@ -7,6 +7,17 @@
 
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# is_ci: running under CI (CI=true, as GitHub Actions and .ci/run's callers set it).
+is_ci() { [ "${CI:-}" = true ] || [ "${CI:-}" = 1 ]; }
+
+# skip_or_fail REASON: a check that cannot run here. The policy of every script: under CI a check
+# that cannot run is a failure (one line on stderr, exit 1), so CI never passes by skipping;
+# elsewhere it is skipped with a "SKIPPED: REASON" line on stderr, and the caller goes on.
+skip_or_fail() {
+  is_ci && die "cannot run under CI=true: $* (CI fails rather than skip a check)"
+  printf 'SKIPPED: %s\n' "$*" >&2
+}
 
 # has_version BIN VERSION: BIN is on PATH and `BIN --version` mentions VERSION.
 has_version() {

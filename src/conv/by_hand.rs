@@ -2,8 +2,8 @@
 
 use candle_core::Tensor;
 
-use super::args::{bias_values, check_depth, dims_of_rank, values};
 use super::size::output_shape_floor;
+use crate::args::{bias_values, check_depth, dims_of_rank, values};
 use crate::error::Result;
 
 /// A convolution layer's forward pass, by hand: `input` `[C, H, W]`, `kernels` `[K, C, FH, FW]`,
@@ -14,11 +14,11 @@ use crate::error::Result;
 /// `(fy, fx)`, multiply the pixel under the weight by the weight, and add it all up. Where the window hangs
 /// over the edge it sees the padding, which is zeros, so those weights add nothing.
 ///
-/// The output size follows PyTorch's rule ([`output_size_floor`]): when `(H + 2P − FH)` is not a
-/// multiple of `S`, the last rows/columns that no whole window reaches are dropped. Use [`output_size`]
+/// The output size follows PyTorch's rule ([`output_size_floor`](super::output_size_floor)): when `(H + 2P − FH)` is not a
+/// multiple of `S`, the last rows/columns that no whole window reaches are dropped. Use [`output_size`](super::output_size)
 /// first if you want that to be an error instead.
 ///
-/// Errors ([`Error::Shape`]): an input that is not `[C, H, W]`, kernels that are not `[K, C, FH, FW]`,
+/// Errors ([`Error::Shape`](crate::Error::Shape)): an input that is not `[C, H, W]`, kernels that are not `[K, C, FH, FW]`,
 /// kernels whose depth `C` is not the input's channel count, a bias that is not `[K]`, and the
 /// output-size errors (stride 0, kernel larger than the padded input).
 ///

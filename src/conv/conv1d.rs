@@ -18,8 +18,8 @@
 use candle_core::{Device, Tensor};
 use rand::Rng;
 
-use super::args::{dims_of_rank, values};
 use super::size::output_size_floor;
+use crate::args::{dims_of_rank, values};
 use crate::error::{Error, Result};
 use crate::rng;
 

@@ -41,44 +41,44 @@ fn from_rows(rows: &[[f32; 3]; 3], device: &Device) -> Result<Tensor> {
 }
 
 /// Detects **vertical edges**: responds where brightness changes from left to right (positive when the
-/// right side is brighter), and gives 0 on flat areas and on horizontal edges. See [`SOBEL_X`].
+/// right side is brighter), and gives 0 on flat areas and on horizontal edges. See `SOBEL_X`.
 pub fn sobel_x(device: &Device) -> Result<Tensor> {
     from_rows(&SOBEL_X, device)
 }
 
 /// Detects **horizontal edges**: responds where brightness changes from top to bottom (positive when the
-/// bottom is brighter), and gives 0 on flat areas and on vertical edges. See [`SOBEL_Y`].
+/// bottom is brighter), and gives 0 on flat areas and on vertical edges. See `SOBEL_Y`.
 pub fn sobel_y(device: &Device) -> Result<Tensor> {
     from_rows(&SOBEL_Y, device)
 }
 
 /// Detects **edges and spots in every direction**: a pixel that differs from its neighbours. It gives 0
-/// on flat areas and on smooth ramps, where each pixel is the average of its neighbours. See [`LAPLACIAN`].
+/// on flat areas and on smooth ramps, where each pixel is the average of its neighbours. See `LAPLACIAN`.
 pub fn laplacian(device: &Device) -> Result<Tensor> {
     from_rows(&LAPLACIAN, device)
 }
 
 /// Detects **nothing**: it averages each pixel with its 8 neighbours, smoothing noise and fine detail
-/// away. Its weights add up to 1, so a flat area keeps its brightness. See [`BOX_BLUR`].
+/// away. Its weights add up to 1, so a flat area keeps its brightness. See `BOX_BLUR`.
 fn box_blur(device: &Device) -> Result<Tensor> {
     from_rows(&BOX_BLUR, device)
 }
 
-/// Detects **nothing**: a gentler blur than [`box_blur`], weighting the centre most and the corners
-/// least. Its weights add up to 1. See [`GAUSSIAN_BLUR`].
+/// Detects **nothing**: a gentler blur than `box_blur`, weighting the centre most and the corners
+/// least. Its weights add up to 1. See `GAUSSIAN_BLUR`.
 pub fn gaussian_blur(device: &Device) -> Result<Tensor> {
     from_rows(&GAUSSIAN_BLUR, device)
 }
 
 /// **Emphasises edges**: the image plus the negative of its [`laplacian`], so differences between a pixel
 /// and its neighbours are made larger while flat areas stay as they are (weights add up to 1).
-/// See [`SHARPEN`].
+/// See `SHARPEN`.
 fn sharpen(device: &Device) -> Result<Tensor> {
     from_rows(&SHARPEN, device)
 }
 
 /// Detects **nothing**: with padding 1 it returns the image unchanged. A reminder that a kernel is just
-/// weights; this one puts all its weight on the centre pixel. See [`IDENTITY`].
+/// weights; this one puts all its weight on the centre pixel. See `IDENTITY`.
 pub fn identity(device: &Device) -> Result<Tensor> {
     from_rows(&IDENTITY, device)
 }

@@ -1,7 +1,7 @@
 //! Convolution by hand: the book's chapters "Convolution", "Channels" and "The conv layer".
 //!
 //! Everything here is plain nested loops over `Vec<f32>` stored row-major (the last index moves
-//! fastest), so that every line can be followed with pencil and paper. candle's [`Tensor`] only
+//! fastest), so that every line can be followed with pencil and paper. candle's [`Tensor`](candle_core::Tensor) only
 //! appears at the edges: a function reads its inputs out of tensors and puts its result back into
 //! one.
 //!
@@ -23,13 +23,12 @@
 //! | `by_hand.rs` | the convolution itself, by hand: [`conv2d`] (`[C,H,W]`), [`conv2d_single`] (`[H,W]`, one kernel) |
 //! | `window.rs` | one step of it, for figures and reading along: [`window_at`], [`WindowStep`] |
 //! | [`kernels`] | classic hand-made kernels (filters): edges, blur, sharpen |
-//! | `args.rs` | reading the arguments out of tensors, with errors that say what to do |
+//! | [`conv1d`] | the same on a 1-D signal, the first section of the chapter |
 //!
 //! The fast convolutions the model trains with are [`ops::conv2d_fast`](crate::ops::conv2d_fast) and
 //! [`ops::conv2d_candle`](crate::ops::conv2d_candle); the tests check that this one computes the
 //! same numbers.
 
-pub(crate) mod args;
 mod by_hand;
 pub mod conv1d;
 pub mod kernels;

@@ -5,14 +5,14 @@ use std::fmt;
 
 use candle_core::Tensor;
 
-use super::args::{bias_values, check_depth, dims_of_rank, values};
 use super::size::output_shape_floor;
+use crate::args::{bias_values, check_depth, dims_of_rank, values};
 use crate::error::{Error, Result};
 
 /// One step of a convolution: kernel `kernel_index` at output cell `(out_y, out_x)`, with everything that
 /// goes into that cell. `window`, `is_padding`, `kernel` and `products` are all `[C, FH, FW]`, row-major.
 ///
-/// `sum` is exactly the number [`conv2d`] writes at `[kernel_index, out_y, out_x]`.
+/// `sum` is exactly the number [`conv2d`](super::conv2d) writes at `[kernel_index, out_y, out_x]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowStep {
     /// Which kernel (which activation map) this step belongs to.
@@ -85,14 +85,14 @@ impl fmt::Display for WindowStep {
     }
 }
 
-/// Shows one step of [`conv2d`]: the window that kernel `kernel_index` sees when it produces output cell
+/// Shows one step of [`conv2d`](super::conv2d): the window that kernel `kernel_index` sees when it produces output cell
 /// `(out_y, out_x)`, the element-wise products and their sum: the notes' "dot product".
 ///
-/// The arguments are those of [`conv2d`], with two conveniences for the first chapter: `input` may be
+/// The arguments are those of [`conv2d`](super::conv2d), with two conveniences for the first chapter: `input` may be
 /// `[C, H, W]` or a grayscale `[H, W]` (one channel), and `kernels` may be `[K, C, FH, FW]`, one kernel
 /// `[C, FH, FW]` or one grayscale kernel `[FH, FW]` (then `kernel_index` is 0 and `bias`, if any, is `[1]`).
 ///
-/// Errors: the shape errors of [`conv2d`], and [`Error::InvalidArgument`] when `kernel_index` or the
+/// Errors: the shape errors of [`conv2d`](super::conv2d), and [`Error::InvalidArgument`] when `kernel_index` or the
 /// output position is outside the output.
 pub fn window_at(
     input: &Tensor,

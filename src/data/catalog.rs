@@ -177,7 +177,7 @@ pub(crate) fn default_mirrors(name: DatasetName) -> Vec<String> {
     urls.iter().map(|url| url.to_string()).collect()
 }
 
-/// The mirrors to use: those in `LENET_TUTOR_MIRRORS` if it is set, else [`default_mirrors`].
+/// The mirrors to use: those in `LENET_TUTOR_MIRRORS` if it is set, else the catalogue's default mirrors.
 pub fn mirrors(name: DatasetName) -> Vec<String> {
     match std::env::var(MIRRORS_ENV) {
         Ok(list) if !parse_mirror_list(&list).is_empty() => parse_mirror_list(&list),

@@ -58,6 +58,29 @@ impl Dataset {
         self.name
     }
 
+    /// A 64-bit hash of the examples (sizes, pixels and labels, in order): what a checkpoint records
+    /// so that a run is not resumed on other data under the same name. FNV-1a over 8-byte words;
+    /// about 30 ms for the 60,000 training images.
+    pub fn fingerprint(&self) -> u64 {
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut mix = |word: u64| hash = (hash ^ word).wrapping_mul(PRIME);
+        for size in [self.labels.len(), self.rows, self.cols] {
+            mix(size as u64);
+        }
+        for bytes in [&self.images, &self.labels] {
+            let chunks = bytes.chunks_exact(8);
+            let tail = chunks.remainder();
+            for chunk in chunks {
+                mix(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+            }
+            let mut last = [0u8; 8];
+            last[..tail.len()].copy_from_slice(tail);
+            mix(u64::from_le_bytes(last) ^ ((tail.len() as u64) << 60));
+        }
+        hash
+    }
+
     /// Number of examples.
     pub fn len(&self) -> usize {
         self.labels.len()
@@ -163,6 +186,24 @@ pub struct Splits {
 mod tests {
     use super::super::idx::fixtures::mnist_like;
     use super::*;
+
+    #[test]
+    fn the_fingerprint_sees_every_pixel_and_label() {
+        let (pixels, labels) = mnist_like(5);
+        let ds = Dataset::new(DatasetName::Mnist, pixels.clone(), labels.clone(), 28, 28).unwrap();
+        assert_eq!(ds.fingerprint(), ds.clone().fingerprint());
+        let mut other_pixel = pixels.clone();
+        other_pixel[28 * 28 * 5 - 1] ^= 1;
+        let mut other_label = labels.clone();
+        other_label[4] = (other_label[4] + 1) % 10;
+        for other in [
+            Dataset::new(DatasetName::Mnist, other_pixel, labels.clone(), 28, 28).unwrap(),
+            Dataset::new(DatasetName::Mnist, pixels.clone(), other_label, 28, 28).unwrap(),
+            ds.take(4),
+        ] {
+            assert_ne!(other.fingerprint(), ds.fingerprint());
+        }
+    }
 
     #[test]
     fn image_label_subset_and_take() {

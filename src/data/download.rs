@@ -17,7 +17,7 @@ use std::time::Duration;
 use md5::{Digest, Md5};
 
 use super::catalog::{DatasetName, FileSpec, MIRRORS_ENV, files};
-use crate::atomic_file;
+use crate::atomic_file::AtomicFile;
 use crate::error::{Error, Result};
 
 /// How long a mirror may take to connect, to answer, or between two reads of the body, before the
@@ -167,16 +167,13 @@ fn fetch(
 
     // A temporary file in `dest`'s directory (so the final rename stays on one file system and is
     // atomic), deleted if we return early.
-    let temp = atomic_file::temp_file_next_to(dest).map_err(Failure::Local)?;
-    let temp_path = temp.path().to_path_buf();
-    let out = temp.as_file();
-    let total = copy_verified(file, body, out, &temp_path).map_err(|e| match e {
+    let mut temp = AtomicFile::create(dest).map_err(Failure::Local)?;
+    let temp_path = temp.temp_path().to_path_buf();
+    let total = copy_verified(file, body, temp.file(), &temp_path).map_err(|e| match e {
         Error::Download(reason) => Failure::Mirror(reason),
         other => Failure::Local(other),
     })?;
-    out.sync_all().map_err(|e| Failure::Local(Error::io(&temp_path, e)))?;
-
-    temp.persist(dest).map_err(|e| Failure::Local(Error::io(dest, e.error)))?;
+    temp.commit().map_err(Failure::Local)?;
     Ok(total)
 }
 

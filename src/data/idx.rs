@@ -82,7 +82,7 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>> {
 /// that already unpacked it (or it is an HTML error page), and saying so beats a confusing
 /// "bad magic number" later. `path` is only used in error messages.
 ///
-/// Unpacking stops at the size the IDX header inside promises (and at [`MAX_UNPACKED_BYTES`]): a
+/// Unpacking stops at the size the IDX header inside promises (and at `MAX_UNPACKED_BYTES`): a
 /// small file that would inflate to gigabytes (a "gzip bomb", or plain damage) is an error after
 /// reading one byte more than an honest file holds, never an allocation of its whole expansion.
 pub fn decompress(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {

@@ -45,7 +45,7 @@ impl Default for DataOptions {
 /// Loads the training and the test split of a data set.
 ///
 /// The bundled sample never touches the disk; the full sets are looked for as the
-/// [module documentation](self) says, and downloaded if allowed and found nowhere.
+/// [module documentation](crate::data) says, and downloaded if allowed and found nowhere.
 pub fn load(name: DatasetName, options: &DataOptions) -> Result<Splits> {
     if name.is_bundled() {
         return Ok(Splits { train: bundled(Split::Train)?, test: bundled(Split::Test)? });
@@ -157,7 +157,15 @@ fn find_or_download(name: DatasetName, options: &DataOptions, splits: &[Split]) 
         Err(report) => report,
     };
     let download_result = match (options.allow_download, cache_dir(name)) {
-        (true, Some(dest)) => Some(download::download(name, &dest, &super::catalog::mirrors(name))),
+        // Only the files of the splits asked for: evaluating a model needs no training set.
+        (true, Some(dest)) => {
+            let wanted: Vec<_> = super::catalog::files(name)
+                .into_iter()
+                .filter(|f| splits.iter().flat_map(|s| s.file_stems()).any(|stem| f.name.starts_with(stem)))
+                .collect();
+            let mirrors = super::catalog::mirrors(name);
+            Some(download::download_files(&wanted, &dest, &mirrors, download::DEFAULT_TIMEOUT).map(|()| dest))
+        }
         _ => None,
     };
     match download_result {

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::model::{Classifier, LeNet, uniform_fan_in};
 use crate::ops::ConvImpl;
 use crate::rng::{self, streams};
-use crate::train::{EpochStats, Output, TrainConfig, Trainer};
+use crate::train::{EpochStats, Output, SgdConfig, TrainConfig, Trainer};
 
 /// An FC-only network: 784 → hidden → … → 10, ReLU between layers, log_softmax at the end.
 #[derive(Debug)]
@@ -106,27 +106,23 @@ pub fn permute_pixels(dataset: &Dataset, perm: &[usize]) -> Result<Dataset> {
 /// Settings of the experiment. The defaults take about a minute on two cores with the bundled sample.
 #[derive(Debug, Clone)]
 pub struct PermutationConfig {
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub lr: f64,
-    pub momentum: f64,
-    pub seed: u64,
+    /// How each of the four networks is trained (the same for all four; the output is always
+    /// quiet). Default: 5 epochs, batches of 32, learning rate 0.01 with momentum 0.9, seed 1.
+    pub training: TrainConfig,
     /// Hidden layer sizes of the MLP.
     pub mlp_hidden: Vec<usize>,
-    /// Stop each of the four trainings after this many batches (for quick runs in tests and notebooks).
-    pub max_batches: Option<usize>,
 }
 
 impl Default for PermutationConfig {
     fn default() -> Self {
         Self {
-            epochs: 5,
-            batch_size: 32,
-            lr: 0.01,
-            momentum: 0.9,
-            seed: 1,
+            training: TrainConfig {
+                epochs: 5,
+                optimizer: SgdConfig { lr: 0.01, momentum: 0.9 },
+                output: Output::Quiet,
+                ..TrainConfig::default()
+            },
             mlp_hidden: vec![100],
-            max_batches: None,
         }
     }
 }
@@ -162,19 +158,14 @@ fn train_and_validate<M: Classifier>(
     device: &Device,
 ) -> Result<EpochStats> {
     let run = TrainConfig {
-        epochs: config.epochs.max(1),
-        batch_size: config.batch_size,
-        lr: config.lr,
-        momentum: config.momentum,
-        seed: config.seed,
+        epochs: config.training.epochs.max(1),
         output: Output::Quiet,
-        max_batches: config.max_batches,
-        ..TrainConfig::default()
+        ..config.training.clone()
     };
     let mut trainer = Trainer::with_model(model, run, device)?;
     let history = trainer.run(train, test)?;
     history.last_validation().cloned().ok_or_else(|| {
-        Error::InvalidArgument("the permutation experiment ran no epoch (max_batches is 0)".into())
+        Error::InvalidArgument("the permutation experiment ran no epoch (its budget allows no batch)".into())
     })
 }
 
@@ -186,14 +177,14 @@ pub fn permutation_experiment(
     config: &PermutationConfig,
     device: &Device,
 ) -> Result<PermutationResult> {
-    let perm = pixel_permutation(train.pixels_per_image(), config.seed);
+    let perm = pixel_permutation(train.pixels_per_image(), config.training.seed);
     let (train_p, test_p) = (permute_pixels(train, &perm)?, permute_pixels(test, &perm)?);
     let mlp = |tr: &Dataset, te: &Dataset| -> Result<f32> {
-        let model = Mlp::new(&config.mlp_hidden, config.seed, device)?;
+        let model = Mlp::new(&config.mlp_hidden, config.training.seed, device)?;
         Ok(train_and_validate(model, tr, te, config, device)?.accuracy())
     };
     let lenet = |tr: &Dataset, te: &Dataset| -> Result<f32> {
-        let mut model = LeNet::new(config.seed, device)?;
+        let mut model = LeNet::new(config.training.seed, device)?;
         model.set_conv_impl(ConvImpl::Fast);
         Ok(train_and_validate(model, tr, te, config, device)?.accuracy())
     };

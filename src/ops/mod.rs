@@ -23,7 +23,7 @@
 //!    into the image — and only when [`InputGrad::Needed`] says someone wants it.
 //!
 //! Profiling the result showed two more costs worth removing: max-pooling and ReLU as separate
-//! candle ops ([`pool`] fuses them and keeps the position of each maximum), and memory that every
+//! candle ops (`pool.rs` fuses them and keeps the position of each maximum), and memory that every
 //! step asks the operating system for again — a third of the step's CPU time went into page faults.
 //! The ops reuse their temporary buffers (`scratch`), and [`reuse_freed_memory`] makes glibc's
 //! allocator do the same for every tensor (`memory.rs` tells the story).

@@ -19,6 +19,11 @@ use crate::data::{Dataset, Loader};
 use crate::error::{Error, Result};
 use crate::model::Classifier;
 
+/// A training batch whose mean loss exceeds this has diverged: the model gives the right class a
+/// probability below e^-1000 on average, where an untrained one gives it 1/10 (a loss of 2.3).
+/// Only a learning rate far too large gets there; the run stops instead of saving a useless model.
+pub const DIVERGED_LOSS: f32 = 1000.0;
+
 /// How a pass reports progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Output {
@@ -115,8 +120,9 @@ fn pass<M: Classifier + ?Sized, O: Optimizer>(
         let picked = output_t.gather(&batch.labels.unsqueeze(1)?, 1)?; // [B,1]
         let loss_sum = picked.sum_all()?.neg()?;
         let loss_value = loss_sum.to_dtype(DType::F32)?.to_scalar::<f32>()?;
-        if !loss_value.is_finite() {
-            return Err(Error::NonFiniteLoss { value: loss_value, epoch, batch: batch_idx + 1 });
+        let mean = loss_value / batch_size.max(1) as f32;
+        if !loss_value.is_finite() || (training && mean > DIVERGED_LOSS) {
+            return Err(Error::Diverged { loss: mean, epoch, batch: batch_idx + 1 });
         }
         running_loss += loss_value as f64;
         let preds = output_t.argmax(D::Minus1)?; // [B] u32

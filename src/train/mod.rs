@@ -5,12 +5,12 @@
 //!
 //! | file | idea | public items |
 //! |---|---|---|
-//! | `fit.rs` | one pass over a data set, the notes' `fit`; evaluation is a validation pass | [`fit()`], [`evaluate`], [`FitOptions`], [`Output`] |
-//! | `trainer.rs` | the epochs of a run, for any [`Classifier`](crate::model::Classifier) | [`Trainer`], [`TrainConfig`] |
+//! | `fit.rs` | one pass over a data set, the notes' `fit`; evaluation is a validation pass; a diverging loss stops it | [`fit()`], [`evaluate`], [`FitOptions`], [`Output`], [`DIVERGED_LOSS`] |
+//! | `trainer.rs` | the epochs of a run, for any [`Classifier`](crate::model::Classifier); its one config, which nests the optimiser's and the budget's | [`Trainer`], [`TrainConfig`], [`DataId`] |
 //! | `optim.rs` | `torch.optim.SGD` with momentum, a candle-nn `Optimizer` | [`Sgd`], [`SgdConfig`] |
 //! | `budget.rs` | at most so many batches or seconds | [`Budget`] |
 //! | `history.rs` | every epoch's numbers | [`History`], [`EpochStats`], [`Phase`] |
-//! | [`checkpoint`] | the safetensors file: save, resume, `LeNet::load` | (its own module) |
+//! | [`checkpoint`] | the safetensors file, read once into a `Checkpoint`: save, resume, `LeNet::load` | (its own module) |
 //! | [`report`] | the notes' printed line, formatted as Python formats it | (its own module) |
 
 mod budget;
@@ -22,7 +22,7 @@ pub mod report;
 mod trainer;
 
 pub use budget::Budget;
-pub use fit::{FitOptions, Output, evaluate, fit};
+pub use fit::{DIVERGED_LOSS, FitOptions, Output, evaluate, fit};
 pub use history::{EpochStats, History, Phase};
 pub use optim::{Sgd, SgdConfig};
-pub use trainer::{TrainConfig, Trainer};
+pub use trainer::{DataId, TrainConfig, Trainer};

@@ -25,6 +25,13 @@ pub struct SgdConfig {
     pub momentum: f64,
 }
 
+impl Default for SgdConfig {
+    /// The notes' `optim.SGD(model.parameters(), lr=0.01)`: no momentum.
+    fn default() -> Self {
+        Self { lr: 0.01, momentum: 0.0 }
+    }
+}
+
 impl SgdConfig {
     /// `lr` and `momentum`, checked: the learning rate must be positive and finite, the momentum in
     /// [0, 1).

@@ -102,7 +102,7 @@ impl Figure {
     }
 
     /// Shows the figure in a Jupyter notebook running evcxr: the kernel calls `evcxr_display` on a
-    /// cell's value when it has this method, and turns the printed [`Figure::evcxr_block`] into an image.
+    /// cell's value when it has this method, and turns the printed `Figure::evcxr_block` into an image.
     pub fn evcxr_display(&self) {
         print!("{}", self.evcxr_block());
     }

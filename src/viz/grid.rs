@@ -9,7 +9,7 @@ use candle_core::Tensor;
 use super::canvas::{Anchor, Canvas, Rgb, TEXT_RGB, WHITE_RGB};
 use super::colormap::{ColorMap, Normalization, ValueRange};
 use super::figure::Figure;
-use crate::conv::args::values;
+use crate::args::values;
 use crate::error::{Error, Result};
 
 /// Font size of the labels under the maps, in pixels.

@@ -11,7 +11,7 @@ use super::canvas::{Anchor, Canvas, HIGHLIGHT_RGB, Rgb, TEXT_RGB, WHITE_RGB};
 use super::colormap::ColorMap;
 use super::figure::Figure;
 use super::grid::{LABEL_SIZE, MapGrid, Placement};
-use crate::conv::args::values;
+use crate::args::values;
 use crate::error::{Error, Result};
 use crate::model::LeNet;
 
@@ -23,14 +23,14 @@ use crate::model::LeNet;
 /// list the layers of any model on the spot.
 pub trait Activations {
     /// The intermediate tensors for `image`, shaped `[1,1,H,W]`.
-    fn activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>>;
+    fn named_activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>>;
 }
 
 impl<F> Activations for F
 where
     F: Fn(&Tensor) -> Result<Vec<(String, Tensor)>>,
 {
-    fn activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>> {
+    fn named_activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>> {
         self(image)
     }
 }
@@ -38,7 +38,7 @@ where
 /// LeNet lists its intermediate tensors (conv1, pool1, conv2, pool2, fc1, logits). This lives with
 /// the figures, not with the model: figures add to the model, the model knows nothing of them.
 impl Activations for LeNet {
-    fn activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>> {
+    fn named_activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>> {
         Ok(LeNet::activations(self, image)?.named())
     }
 }
@@ -114,7 +114,7 @@ pub(crate) fn draw_feature_maps(
     let image = single_image(image)?;
     let (_, _, h, w) = image.dims4()?;
     let mut rows = vec![map_row("input".into(), &image, format!("{h}×{w}"), ColorMap::Gray)?];
-    for (name, activation) in model.activations(&image)? {
+    for (name, activation) in model.named_activations(&image)? {
         rows.push(layer_row(name, &activation)?);
     }
 
@@ -250,7 +250,7 @@ mod tests {
     }
 
     impl Activations for EdgeNet {
-        fn activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>> {
+        fn named_activations(&self, image: &Tensor) -> Result<Vec<(String, Tensor)>> {
             let conv = self.conv.forward(image)?; // [1,2,6,6]
             let relu = conv.relu()?; // [1,2,6,6]
             let pool = relu.max_pool2d(2)?; // [1,2,3,3]
@@ -321,7 +321,7 @@ mod tests {
     #[test]
     fn closures_are_models_too() {
         let net = EdgeNet::new();
-        let closure = |image: &Tensor| net.activations(image);
+        let closure = |image: &Tensor| net.named_activations(image);
         let from_struct = feature_maps(&net, &bar_image()).unwrap();
         // [H,W] input is accepted as one image as well.
         let from_closure =

@@ -4,7 +4,7 @@
 //! "What LeNet learned" shows the kernels and the feature maps of each layer ([`MapGrid`],
 //! [`feature_maps`]); the training chapters plot loss and accuracy per epoch ([`curves_svg`],
 //! [`curves_png`]), the confusion matrix ([`Confusion`]) and the digits the model got wrong
-//! ([`mistakes_grid`]).
+//! ([`mistakes_grid_from_bytes`]).
 //!
 //! Every function returns a [`Figure`]: PNG bytes or SVG text, ready to [`Figure::save`] or, in a
 //! Jupyter notebook running the evcxr kernel, to show inline (a cell whose value is a `Figure`

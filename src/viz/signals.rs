@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{FONT_FAMILY, Figure, LINE_COLORS, figure_error, render_png, render_svg};
-use crate::conv::args::{dims_of_rank, values};
+use crate::args::{dims_of_rank, values};
 use crate::error::{Error, Result};
 
 /// Size of the signal figures: this wide, and this tall per panel.

@@ -1,5 +1,6 @@
 //! Reading the arguments of the hand-written functions out of tensors, with errors that say what
-//! shape was expected and what to do instead. (Also used by [`pool`](crate::pool).)
+//! shape was expected and what to do instead: a bottom-layer helper shared by [`conv`](crate::conv),
+//! [`pool`](crate::pool) and the figures ([`viz`](crate::viz)).
 
 use candle_core::{DType, Tensor};
 
