@@ -6,7 +6,12 @@ A notebook fails when
   * a cell errors (a compile error, a `?` that returned Err, a panic) or times out;
   * any stderr output carries panic text (`panicked at`), even if the kernel reported success;
   * a cell tagged `figure` produced no image/png or image/svg+xml output, or the notebook's
-    metadata says `"lenet_tutor": {"figures": true}` and no cell produced an image.
+    metadata says `"lenet_tutor": {"figures": true}` and no cell produced an image;
+  * a cell generated from a book listing with an output block (its metadata holds
+    `lenet_tutor.listing.expected_output` and the `varies` patterns of the listing's
+    `book_output::check`, see scripts/lib/notebooks_generate.py) printed something else: compared
+    under the rules of src/book_output.rs (scripts/lib/book_output.py), and reported with the
+    chapter, the listing and a diff.
 Cells tagged `skip-execution` are not run; a cell tagged `raises-exception` may error.
 
 Prints one line per notebook and `N passed, N failed`; exits 1 if any failed, 2 if given none.
@@ -24,6 +29,9 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from book_output import compare as compare_with_book  # noqa: E402  (scripts/lib/book_output.py)
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 IMAGE_TYPES = ("image/png", "image/svg+xml")
@@ -103,10 +111,44 @@ def problems_after_run(nb) -> list[str]:
         if "figure" in tags and "skip-execution" not in tags and not has_image(cell):
             problems.append(f"code cell {index} is tagged `figure` but produced no image "
                             f"(image/png or image/svg+xml)")
+    problems.extend(output_differences(nb))
     wants_figures = nb.metadata.get("lenet_tutor", {}).get("figures", False)
     if wants_figures and not any(has_image(c) for c in code_cells):
         problems.append("the notebook's metadata says lenet_tutor.figures = true, "
                         "but no cell produced an image")
+    return problems
+
+
+def stdout_text(cell) -> str:
+    return "".join(out.get("text", "") for out in outputs_of(cell)
+                   if out.get("output_type") == "stream" and out.get("name") == "stdout")
+
+
+def book_listings(nb) -> list[tuple[int, object, dict]]:
+    """(code cell number from 1, cell, listing metadata) of the cells whose book listing has an
+    output block."""
+    found = []
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for index, cell in enumerate(code_cells, start=1):
+        listing = cell.get("metadata", {}).get("lenet_tutor", {}).get("listing", {})
+        if "expected_output" in listing:
+            found.append((index, cell, listing))
+    return found
+
+
+def output_differences(nb) -> list[str]:
+    """Each listing's printed output against the chapter's output block (src/book_output.rs)."""
+    problems = []
+    for index, cell, listing in book_listings(nb):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "skip-execution" in tags or "raises-exception" in tags:
+            continue
+        here = f"{listing.get('chapter')}, listing {listing.get('label')} (line {listing.get('line')})"
+        difference = compare_with_book(listing["expected_output"], stdout_text(cell),
+                                       list(listing.get("varies", [])), here,
+                                       printed_name=f"printed by code cell {index}")
+        if difference:
+            problems.append(f"code cell {index}: {difference}")
     return problems
 
 
@@ -172,8 +214,10 @@ def run_notebook(path: Path, args) -> tuple[list[str], object, dict]:
         problems.append(describe_failed_cell(nb) or f"a cell failed:\n{excerpt(str(error), 40)}")
     except Exception as error:  # noqa: BLE001 - a kernel that won't start, say: report it, go on
         problems.append(f"could not run the notebook: {type(error).__name__}: {error}")
+    timings["compared"] = 0
     if not problems:
         problems = problems_after_run(nb)
+        timings["compared"] = len(book_listings(nb))
     timings["total"] = time.monotonic() - timings["start"]
     return problems, nb, timings
 
@@ -203,7 +247,8 @@ def main() -> int:
         problems, nb, timings = run_notebook(path, args)
         first = timings["first_cell_done"]
         took = (f"{timings['total']:.1f}s"
-                + (f", first cell done {first:.1f}s after kernel start" if first is not None else ""))
+                + (f", first cell done {first:.1f}s after kernel start" if first is not None else "")
+                + (f", {timings['compared']} output(s) compared with the book" if timings["compared"] else ""))
         if args.expect_from_name:
             should_fail = path.name.startswith("fail_")
             ok = bool(problems) == should_fail

@@ -8,6 +8,8 @@
 #   the browser (book_browser_check.mjs): an image file that is not an image, a JavaScript error,
 #     a request to the web made by a script, a page without the language picker, Korean text
 #     drawn as missing-glyph boxes (Chromium with no Korean font);
+#   the search (book_search_check.mjs over the Pagefind index): a query whose page is not where
+#     search-queries.json expects it;
 #   the Korean edition (po/ko.po, book/ko/): an untranslated message, a messages.pot older than
 #     the chapters, translated chapters (book/ko/*.md) older than ko.po.
 # Usage: scripts/tests/book_selftest.sh [--no-browser]
@@ -81,6 +83,11 @@ Output size $\lfloor (n - k)/s \rfloor + 1$, image from a nested page:
 ![a dot](../img/dot.png)
 
 Back to [convolution](../conv.md).
+EOF
+  # The search check: one query per edition (the Korean edition's text is the English one here).
+  cat >"$dir/search-queries.json" <<'EOF'
+{ "en": [{ "query": "pooling", "page": "part/pool.html", "top": 1 }],
+  "ko": [{ "query": "convolution", "page": "conv.html", "top": 1 }] }
 EOF
   # A Korean edition whose "translation" is the English text (mdbook-gettext's PO reader wants all
   # of these header fields): what is checked is the machinery
@@ -205,8 +212,13 @@ if [[ " ${args[*]} " != *" --no-browser "* ]]; then
   expect fail web-request 'other than the local server.*example\.com'
 
   make_book "$work/no-picker"
-  sed -i '/^additional-js = \["theme\/language-picker.js"\]$/d' "$work/no-picker/book.toml"
+  sed -i 's#^additional-js = \["theme/language-picker.js", #additional-js = [#' "$work/no-picker/book.toml"
   expect fail no-picker 'language picker: expected links English, 한국어, found \[\]'
+
+  # The pooling chapter is the first result for "pooling", not the convolution chapter.
+  make_book "$work/search-miss"
+  sed -i 's#"page": "part/pool.html"#"page": "conv.html"#' "$work/search-miss/search-queries.json"
+  expect fail search-miss '"pooling": expected conv\.html in the top 1, got part/pool\.html'
 
   # Chromium with one Latin font and nothing for Hangul (fontconfig told to look nowhere else).
   latin_font() { fc-list -f '%{file}\n' :lang=en 2>/dev/null | grep -viE 'cjk|kr|korean' | head -n 1 || true; }

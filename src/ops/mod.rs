@@ -1,8 +1,8 @@
 //! Making LeNet fast: the book's chapter on speed, in code.
 //!
-//! candle's CPU convolution is written for generality, not for LeNet's shapes. Measured on this
-//! crate's LeNet (batch 32–64, one thread), a training epoch is 5–7× slower than PyTorch's, and almost
-//! all of the difference is in the two convolutions:
+//! candle's CPU convolution is written for generality, not for LeNet's shapes. On this crate's
+//! LeNet a training epoch through candle's own ops was several times slower than PyTorch's, and
+//! almost all of the difference was in the two convolutions:
 //!
 //! * the **forward** pass works image by image, so every matrix product is tiny;
 //! * the **input gradient** of `conv2` is computed by `conv_transpose2d`, a plain nested loop;
@@ -28,9 +28,9 @@
 //! The ops reuse their temporary buffers (`scratch`), and [`reuse_freed_memory`] makes glibc's
 //! allocator do the same for every tensor (`memory.rs` tells the story).
 //!
-//! The result, measured with `examples/ops_bench.rs` and its PyTorch twin on one thread of a shared
-//! 2-core AMD EPYC (CPU time per forward + backward pass of LeNet without the optimizer, batch 32 /
-//! 64): candle's ops 38 / 102 ms, PyTorch 2.15 13 / 21 ms, this module 4.3 / 12.4 ms.
+//! What each step gave, measured against candle's ops and PyTorch on the machine that ran the
+//! benchmark, is in chapter 8 ("Making LeNet fast"), whose tables `scripts/bench/run` generates
+//! (`book/src/generated/bench.md`); no timing is typed here.
 //!
 //! A second profile, on an AVX-512 Xeon, led to three more changes: the im2col rows padded to a
 //! multiple of 16 values, so that the weight gradient's GEMM reads them where they lie instead of
