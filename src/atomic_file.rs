@@ -19,14 +19,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use tempfile::NamedTempFile;
-
 use crate::error::{Error, Result};
 
 /// A file being written: commit it to put it in place, drop it to throw it away.
 pub(crate) struct AtomicFile {
-    temp: NamedTempFile,
+    file: std::fs::File,
+    temp: PathBuf,
     target: PathBuf,
+    /// Set once the temporary file has been renamed over the target (nothing to remove then).
+    committed: bool,
     _registration: signal_cleanup::Registration,
 }
 
@@ -42,52 +43,81 @@ impl AtomicFile {
             )));
         }
         let prefix = format!("{}{}.", prefix(target), std::process::id());
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(".tmp");
-        // A temporary file is private (0600); the file it becomes should be an ordinary one.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o644));
+        let mut attempt = 0;
+        loop {
+            // The name is registered for the signal handler *before* the file exists, so that no
+            // moment is left in which a signal would find a file it does not know of.
+            let temp = dir.join(format!("{prefix}{}.tmp", random_suffix()));
+            let registration = signal_cleanup::register(&temp);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            // An ordinary file, as any file the user writes (0644 less the umask), not a private one.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o644);
+            match options.open(&temp) {
+                Ok(file) => {
+                    return Ok(Self {
+                        file,
+                        temp,
+                        target: target.to_path_buf(),
+                        committed: false,
+                        _registration: registration,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
+                Err(e) => return Err(Error::io(target, e)),
+            }
         }
-        let temp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
-        let registration = signal_cleanup::register(temp.path());
-        Ok(Self { temp, target: target.to_path_buf(), _registration: registration })
     }
 
     /// The temporary file, to write into.
     pub(crate) fn file(&mut self) -> &mut std::fs::File {
-        self.temp.as_file_mut()
+        &mut self.file
     }
 
     /// The temporary file's path (for error messages).
     pub(crate) fn temp_path(&self) -> &Path {
-        self.temp.path()
+        &self.temp
     }
 
     /// Fsyncs the data, renames the file over the target, fsyncs the directory, and removes what
     /// dead writers of the same target left behind.
-    pub(crate) fn commit(self) -> Result<()> {
-        let AtomicFile { temp, target, _registration } = self;
-        temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
-        let result = temp.persist(&target);
-        drop(_registration);
-        result.map_err(|e| Error::io(&target, e.error))?;
-        sync_directory(&directory_of(&target))?;
-        remove_stale_temporaries(&target);
+    pub(crate) fn commit(mut self) -> Result<()> {
+        self.file.sync_all().map_err(|e| Error::io(&self.target, e))?;
+        std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        self.committed = true;
+        sync_directory(&directory_of(&self.target))?;
+        remove_stale_temporaries(&self.target);
         Ok(())
     }
+}
+
+impl Drop for AtomicFile {
+    /// A write that was not committed leaves nothing behind.
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Six random letters and digits for a temporary file's name.
+fn random_suffix() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    (0..6).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
 }
 
 /// Writes `bytes` to `target` whole or not at all (see the module documentation).
 pub(crate) fn write(target: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = AtomicFile::create(target)?;
-    let temp_path = file.temp_path().to_path_buf();
+    // Errors name the file the user asked for (the temporary one is gone when they read it).
     // Written in two halves, so that the kill test can stop the process in the middle of the data.
     let (first, second) = bytes.split_at(bytes.len() / 2);
-    file.file().write_all(first).map_err(|e| Error::io(&temp_path, e))?;
+    file.file().write_all(first).map_err(|e| Error::io(target, e))?;
     pause_for_kill_test();
-    file.file().write_all(second).map_err(|e| Error::io(&temp_path, e))?;
+    file.file().write_all(second).map_err(|e| Error::io(target, e))?;
     file.commit()
 }
 

@@ -14,7 +14,7 @@
 // font in the PDF that is not embedded (pdffonts); in the PDF's text (pdftotext) a "KaTeX parse
 // error", math left raw ($…$, $$, \( or \[ outside the code blocks), no Hangul when the page has
 // some (it must be text, not pictures), or a page whose footer does not show its number; a PDF
-// without an outline.
+// without an outline, or with a link to the temporary server it was printed from.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
@@ -48,6 +48,17 @@ const info = await withServedBrowser(dir, async ({ context, origin }) => {
   const seen = await page.evaluate(async () => {
     // Paper cannot be clicked: the exercises' solutions (<details>) print open.
     for (const details of document.querySelectorAll("main details")) details.open = true;
+    // A link within the book is a link within the PDF (print.html links chapters by #anchor);
+    // one to another file of the site (a script, the PDF itself) would lead to this temporary
+    // server from the PDF: it prints as plain text.
+    let unlinked = 0;
+    for (const a of document.querySelectorAll("main a[href]")) {
+      const url = new URL(a.href, location.href);
+      if (url.origin === location.origin && url.pathname !== location.pathname) {
+        a.removeAttribute("href");
+        unlinked++;
+      }
+    }
     await document.fonts.ready;
     const images = [...document.images];
     await Promise.all(images.map((i) => i.decode().catch(() => null)));
@@ -63,6 +74,7 @@ const info = await withServedBrowser(dir, async ({ context, origin }) => {
       math: document.querySelectorAll(".katex").length,
       hangul: /[\uac00-\ud7a3]/.test(document.querySelector("main")?.innerText ?? ""),
       codeLines,
+      unlinked,
     };
   });
   await page.pdf({
@@ -116,14 +128,17 @@ const first = Number(/^(\d+)/.exec(opts.pages ?? "1")?.[1] ?? 1);
 // (pdftotext may or may not keep the spaces around the slash of "7 / 131".)
 const unnumbered = pageTexts.map((t, i) => i + first).filter((n, i) => !new RegExp(`(^|\\s)${n}\\s*/\\s*\\d+\\s*$`, "m").test(pageTexts[i]));
 if (unnumbered.length) problems.push(`no page number in the footer of page(s) ${unnumbered.slice(0, 10).join(", ")}`);
-const outline = readFileSync(opts.out, "latin1").match(/\/Outlines\s+\d+\s+0\s+R/);
-if (!outline) problems.push("the PDF has no outline (bookmarks)");
+const raw_pdf = readFileSync(opts.out, "latin1");
+if (!/\/Outlines\s+\d+\s+0\s+R/.test(raw_pdf)) problems.push("the PDF has no outline (bookmarks)");
+const local = [...raw_pdf.matchAll(/\/URI \((https?:\/\/127\.0\.0\.1[^)]*)\)/g)].map((m) => m[1]);
+for (const url of new Set(local)) problems.push(`a link in the PDF leads to the temporary server: ${url}`);
 
 const types = [...new Set(fonts.map((f) => f.type))].join(", ");
 const size = (statSync(opts.out).size / 2 ** 20).toFixed(1);
 const what = `${opts.out}: ${pages} pages${opts.pages ? ` (pages ${opts.pages} of ${rel})` : ""}, ${size} MiB, ` +
   `${fonts.length} fonts (${types}), ${fonts.length - notEmbedded.length} embedded, ` +
-  `${info.math} math, ${info.images} images, ${((Date.now() - started) / 1000).toFixed(1)} s`;
+  `${info.math} math, ${info.images} images${info.unlinked ? `, ${info.unlinked} link(s) to site files as text` : ""}, ` +
+  `${((Date.now() - started) / 1000).toFixed(1)} s`;
 if (problems.length) {
   console.log(`FAIL ${what}`);
   for (const p of new Set(problems)) console.log(`       - ${p}`);

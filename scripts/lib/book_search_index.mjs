@@ -8,8 +8,10 @@
 // search (book/theme/search.js) only ever answers in its own language. Indexed: each page's <main>
 // (not the menu, the sidebar or the page navigation), without the TeX source KaTeX keeps for
 // MathML and without the hidden lines of Rust blocks; not print.html (all chapters in one page),
-// toc.html or 404.html. The URLs are relative to the edition's root ("/ch01-convolution.html");
-// search.js sets Pagefind's baseUrl to where that root is served.
+// toc.html or 404.html, nor index.html (mdBook's copy of the first chapter). Each page's section
+// headings go with it as the metadata "sections", which search.js ranks (see withSections). The
+// URLs are relative to the edition's root ("/ch01-convolution.html"); search.js sets Pagefind's
+// baseUrl to where that root is served.
 import { readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as pagefind from "pagefind";

@@ -112,8 +112,10 @@ def chapter_sources(src: Path) -> dict[str, Path]:
 
 # --- links ---------------------------------------------------------------------------------------
 
-def check_url(root: Path, pages: dict[str, Page], where: str, url: str, resource: bool) -> str | None:
-    """Returns what is wrong with `url`, found in the file `where` (relative to root), if anything."""
+def check_url(root: Path, pages: dict[str, Page], where: str, url: str, resource: bool,
+              later: frozenset[str] = frozenset()) -> str | None:
+    """Returns what is wrong with `url`, found in the file `where` (relative to root), if anything.
+    A file in `later` (relative to root) may be missing: scripts/book writes it only with an option."""
     parts = urlsplit(url)
     if parts.scheme in ("http", "https") or parts.netloc:
         return f"loads {url} from the web (the book must work offline)" if resource else None
@@ -130,7 +132,7 @@ def check_url(root: Path, pages: dict[str, Page], where: str, url: str, resource
     if file.is_dir():
         path, file = posixpath.join(path, "index.html"), file / "index.html"
     if not file.is_file():
-        return f"{url}: no such file ({path})"
+        return None if path in later else f"{url}: no such file ({path})"
     if parts.fragment and path in pages and unquote(parts.fragment) not in pages[path].ids:
         return f"{url}: {path} has no #{unquote(parts.fragment)}"
     return None
@@ -141,6 +143,9 @@ def main() -> int:
     parser.add_argument("html", type=Path, help="the HTML output directory (book/book/html)")
     parser.add_argument("--src", type=Path, required=True, help="the book's markdown directory")
     parser.add_argument("--src-ko", type=Path, help="the Korean edition's chapters (book/ko), for html/ko/")
+    parser.add_argument("--built-later", action="append", default=[], metavar="PATH",
+                        help="a file of the site that is only built with an option (the PDFs of scripts/book "
+                        "--pdf), relative to HTML: a link to it is not an error while it is missing")
     args = parser.parse_args()
     root = args.html
 
@@ -159,7 +164,7 @@ def main() -> int:
             problems.append(f"{page.katex_errors} KaTeX error(s) (.katex-error) on the page")
         where = posixpath.join(page.base.lstrip("/"), posixpath.basename(rel)) if page.base else rel
         for tag, attr, url in page.urls:
-            problem = check_url(root, pages, where, url, attr == "src" or tag == "link")
+            problem = check_url(root, pages, where, url, attr == "src" or tag == "link", frozenset(args.built_later))
             problems += [problem] if problem else []
         summary = f"{page.katex} math, {page.rust} rust"
         if rel in sources:

@@ -61,7 +61,7 @@ TEXT = {
                   "runs as the book shows it, inside `{{ … }}` as the book's run inside `fn main`, so its "
                   "variables are its own; change a line and run the cell again."),
         "threads": "// One fixed thread count for candle, before the first tensor (chapter 8).",
-        "figure": "// In a notebook, a cell that ends with a figure shows it:",
+        "figure": "// In a notebook, `evcxr_display` shows the figure under the cell:",
     },
     "ko": {
         "intro": ("*책의 {n}장 [{title}]({page})의 노트북판입니다. 장에서 생성되므로"
@@ -72,7 +72,7 @@ TEXT = {
                   "각 코드는 책에 나온 그대로, 책의 코드가 `fn main` 안에서 실행되듯 `{{ … }}` 안에서 "
                   "실행되므로 변수는 그 셀의 것입니다. 한 줄을 바꾸고 셀을 다시 실행해 보세요."),
         "threads": "// candle이 쓸 스레드 수를 첫 텐서보다 먼저 고정합니다(8장).",
-        "figure": "// 노트북에서는 그림으로 끝나는 셀이 그 그림을 보여 줍니다:",
+        "figure": "// 노트북에서는 `evcxr_display`가 셀 아래에 그림을 보여 줍니다:",
     },
 }
 
@@ -442,7 +442,7 @@ def listing_to_cell(body: list[str], info: str, edition: str, where: str) -> Lis
     lines, figure = show_figure(lines, edition)
     if figure:
         tags.append("figure")
-    return Listing(code="\n".join(in_block(lines, figure)), check=check, tags=tags, dropped=dropped)
+    return Listing(code="\n".join(in_block(lines, False)), check=check, tags=tags, dropped=dropped)
 
 
 def no_run_cell(lines: list[str]) -> str:
@@ -467,7 +467,11 @@ def no_run_cell(lines: list[str]) -> str:
 
 
 def show_figure(lines: list[str], edition: str) -> tuple[list[str], bool]:
-    """A listing that saves a figure (`x.save(... ".png" ...)`) ends with it, so evcxr shows it."""
+    """A listing that saves a figure (`x.save(... ".png" ...)`) ends by showing it: `x.evcxr_display()`.
+
+    Explicitly, not as the cell's value: evcxr shows a value through `evcxr_display` only when it can
+    name its type, and inside the cell's block it sometimes falls back to `Debug` (the PNG's bytes).
+    """
     saved = None
     for line in lines:
         m = re.match(r"\s*(.+?)\.save\((.*)\)\?;", line)
@@ -476,7 +480,7 @@ def show_figure(lines: list[str], edition: str) -> tuple[list[str], bool]:
         saved = m.group(1).strip()  # `figure`, or the expression that made it
     if saved is None:
         return lines, False
-    return lines + [TEXT[edition]["figure"], saved], True
+    return lines + [TEXT[edition]["figure"], f"{saved}.evcxr_display();"], True
 
 
 def in_block(lines: list[str], ends_with_value: bool) -> list[str]:
@@ -971,7 +975,7 @@ def self_test(verbose: bool) -> int:
         ("doctest-only lines go", "unused" not in got.code and "assert" not in got.code
          and "maintainers" not in got.code),
         ("uses stay outside the block", got.code.startswith("use lenet_tutor::Tensor;\n\n{\n")),
-        ("a saved figure ends the block, shown", got.code.endswith("    figure\n}") and got.tags == ["figure"]),
+        ("a saved figure ends the block, shown", got.code.endswith("    figure.evcxr_display();\n};") and got.tags == ["figure"]),
         ("no_run keeps its function", no_run.code == "use a::B;\nfn demo(b: &B) -> lenet_tutor::Result<()> {\n"
          "    b.go()?;\n    Ok(())\n}"),
         ("chapter links go to notebooks", "[a](03-conv-layer.ipynb#padding)" in links),
