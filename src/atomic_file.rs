@@ -14,10 +14,10 @@
 //! A process stopped by SIGINT, SIGTERM or SIGHUP removes its temporary files first, once the
 //! CLI has called [`remove_temporaries_on_signal`].
 
-use std::ffi::{CString, c_char};
+use std::ffi::c_char;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
 
@@ -195,13 +195,33 @@ pub fn remove_temporaries_on_signal() {
 }
 
 /// The paths of the temporary files being written, where a signal handler can read them without
-/// allocating or locking: a fixed table of pointers to C strings. A registered path's string is
-/// never freed (a handler may be reading it), a few hundred bytes per file written.
+/// allocating or locking: a fixed table of slots, each a state and a buffer for one C string. No
+/// allocation is kept or leaked (the fuzzers' leak checker runs over these writes too).
 mod signal_cleanup {
+    use std::cell::UnsafeCell;
+    use std::sync::atomic::AtomicU8;
+
     use super::*;
 
     const SLOTS: usize = 32;
-    static PATHS: [AtomicPtr<c_char>; SLOTS] = [const { AtomicPtr::new(std::ptr::null_mut()) }; SLOTS];
+    /// Longer paths are not registered (the file is then only removed by its destructor or the
+    /// next writer).
+    const PATH_BYTES: usize = 4096;
+    const FREE: u8 = 0;
+    const WRITING: u8 = 1;
+    const READY: u8 = 2;
+
+    struct Slot {
+        state: AtomicU8,
+        path: UnsafeCell<[u8; PATH_BYTES]>,
+    }
+
+    // SAFETY: a slot's buffer is written only by the thread that moved its state from FREE to
+    // WRITING, and read (by the handler) only while the state is READY.
+    unsafe impl Sync for Slot {}
+
+    static TABLE: [Slot; SLOTS] =
+        [const { Slot { state: AtomicU8::new(FREE), path: UnsafeCell::new([0; PATH_BYTES]) } }; SLOTS];
 
     /// A path the handler removes until this is dropped.
     pub(super) struct Registration(Option<usize>);
@@ -209,28 +229,37 @@ mod signal_cleanup {
     impl Drop for Registration {
         fn drop(&mut self) {
             if let Some(i) = self.0 {
-                PATHS[i].store(std::ptr::null_mut(), Ordering::SeqCst);
+                TABLE[i].state.store(FREE, Ordering::SeqCst);
             }
         }
     }
 
-    /// Records `path` for the handler (not when the table is full: the file is then only removed
-    /// by its destructor or the next writer).
+    /// Records `path` for the handler (not when the table is full or the path too long: the file
+    /// is then only removed by its destructor or the next writer).
     pub(super) fn register(path: &Path) -> Registration {
         use std::os::unix::ffi::OsStrExt;
-        let Ok(c) = CString::new(path.as_os_str().as_bytes()) else { return Registration(None) };
-        let ptr = Box::leak(c.into_boxed_c_str()).as_ptr().cast_mut();
-        Registration((0..SLOTS).find(|&i| {
-            PATHS[i].compare_exchange(std::ptr::null_mut(), ptr, Ordering::SeqCst, Ordering::SeqCst).is_ok()
-        }))
+        let bytes = path.as_os_str().as_bytes();
+        if bytes.len() >= PATH_BYTES || bytes.contains(&0) {
+            return Registration(None);
+        }
+        for (i, slot) in TABLE.iter().enumerate() {
+            if slot.state.compare_exchange(FREE, WRITING, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                // SAFETY: this thread owns the slot (state WRITING) until it stores READY.
+                let buffer = unsafe { &mut *slot.path.get() };
+                buffer[..bytes.len()].copy_from_slice(bytes);
+                buffer[bytes.len()] = 0;
+                slot.state.store(READY, Ordering::SeqCst);
+                return Registration(Some(i));
+            }
+        }
+        Registration(None)
     }
 
     extern "C" fn on_signal(signal: libc::c_int) {
-        for slot in &PATHS {
-            let ptr = slot.load(Ordering::SeqCst);
-            if !ptr.is_null() {
-                // SAFETY: `ptr` is a leaked, never freed C string; unlink is async-signal-safe.
-                unsafe { libc::unlink(ptr) };
+        for slot in &TABLE {
+            if slot.state.load(Ordering::SeqCst) == READY {
+                // SAFETY: a READY slot holds a NUL-terminated path; unlink is async-signal-safe.
+                unsafe { libc::unlink(slot.path.get().cast::<c_char>()) };
             }
         }
         // SAFETY: restoring the default action and re-raising are async-signal-safe; the process
