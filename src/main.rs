@@ -109,7 +109,8 @@ struct TrainArgs {
     #[arg(long)]
     save: Option<PathBuf>,
     /// Continue the run of a checkpoint written by --save, with its settings (a flag that
-    /// contradicts them is refused). Checkpoints go to --save, or back into this file without it.
+    /// contradicts them is refused). Checkpoints go to --save, or back into this file without it
+    /// (except with --dry-run).
     #[arg(long)]
     resume: Option<PathBuf>,
     /// Run a single training batch and one validation pass, to check the set-up.
@@ -271,7 +272,8 @@ fn train(args: TrainArgs) -> Result<()> {
         config.epochs = done + 1;
         config.budget.max_batches = Some(1);
     }
-    config.save = args.save.clone().or_else(|| args.resume.clone());
+    // Resumed without --save: back into the resumed file (a dry run leaves it alone).
+    config.save = args.save.clone().or_else(|| args.resume.clone().filter(|_| !args.dry_run));
     config.output = Output::Auto;
 
     let name = args.data.name(checkpoint.as_ref());
