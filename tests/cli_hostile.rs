@@ -22,6 +22,13 @@ fn temporaries(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// `train` on the small MNIST written into `data` (offline), then `extra`.
+fn train_on<'a>(data: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["train", "--dataset", "mnist", "--data-dir", data.to_str().unwrap(), "--offline"];
+    args.extend_from_slice(extra);
+    args
+}
+
 fn epoch_of(path: &Path) -> u32 {
     tensors_of(path)["meta.epoch"].to_vec1::<u32>().unwrap()[0]
 }
@@ -57,8 +64,7 @@ fn a_save_that_is_announced_is_a_file_that_exists() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_small_mnist(d, 128, 32);
-    let data = ["--dataset", "mnist", "--data-dir", d.to_str().unwrap(), "--offline"];
-    let train = |extra: &[&str]| lenet_tutor(&[&["train"], &data[..], extra].concat(), d);
+    let train = |extra: &[&str]| lenet_tutor(&train_on(d, extra), d);
 
     // --epochs 0: the untrained model is saved, and said to be untrained.
     let out = train(&["--epochs", "0", "--save", "e0.safetensors"]);
@@ -102,23 +108,7 @@ fn a_diverging_run_stops_with_one_line_and_saves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_small_mnist(d, 256, 32);
-    let out = lenet_tutor(
-        &[
-            "train",
-            "--dataset",
-            "mnist",
-            "--data-dir",
-            d.to_str().unwrap(),
-            "--offline",
-            "--lr",
-            "100",
-            "--epochs",
-            "2",
-            "--save",
-            "bad.safetensors",
-        ],
-        d,
-    );
+    let out = lenet_tutor(&train_on(d, &["--lr", "100", "--epochs", "2", "--save", "bad.safetensors"]), d);
     assert_one_line_error(&out, "training diverged and was stopped");
     assert!(!d.join("bad.safetensors").exists(), "the useless model was saved");
 }
@@ -133,10 +123,7 @@ fn resume_on_other_data_under_the_same_name_is_refused() {
     write_small_mnist(&second, 320, 64);
     let ckpt = dir.path().join("run.safetensors");
     let c = ckpt.to_str().unwrap();
-    let train = |data: &Path, extra: &[&str]| {
-        let data = ["--dataset", "mnist", "--data-dir", data.to_str().unwrap(), "--offline"];
-        lenet_tutor(&[&["train"], &data[..], extra].concat(), dir.path())
-    };
+    let train = |data: &Path, extra: &[&str]| lenet_tutor(&train_on(data, extra), dir.path());
     let out = train(&first, &["--dry-run", "--save", c]);
     assert!(out.status.success(), "{}", stderr(&out));
     let out = train(&second, &["--resume", c, "--epochs", "2"]);
@@ -154,18 +141,7 @@ fn two_runs_saving_to_one_path_both_succeed_and_the_file_is_whole() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_small_mnist(d, 256, 32);
-    let args = [
-        "train",
-        "--dataset",
-        "mnist",
-        "--data-dir",
-        d.to_str().unwrap(),
-        "--offline",
-        "--epochs",
-        "3",
-        "--save",
-        "same.safetensors",
-    ];
+    let args = train_on(d, &["--epochs", "3", "--save", "same.safetensors"]);
     let children: Vec<_> = (0..2)
         .map(|_| {
             lenet_tutor_command(&args, d)
@@ -191,18 +167,7 @@ fn ctrl_c_in_the_middle_of_a_save_leaves_no_temporary_file() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_small_mnist(d, 128, 32);
-    let args = [
-        "train",
-        "--dataset",
-        "mnist",
-        "--data-dir",
-        d.to_str().unwrap(),
-        "--offline",
-        "--epochs",
-        "2",
-        "--save",
-        "c.safetensors",
-    ];
+    let args = train_on(d, &["--epochs", "2", "--save", "c.safetensors"]);
     for signal in [libc::SIGINT, libc::SIGTERM] {
         let mut child = lenet_tutor_command(&args, d)
             .env("LENET_TUTOR_TEST_SAVE_PAUSE_MS", "3000")

@@ -12,6 +12,8 @@ mod download;
 mod idx;
 #[path = "../fuzz/checks/idx_gzip.rs"]
 mod idx_gzip;
+#[path = "../fuzz/checks/models.rs"]
+mod models;
 #[path = "../fuzz/checks/web_model.rs"]
 mod web_model;
 

@@ -19,26 +19,11 @@ use lenet_tutor::train::Trainer;
 use lenet_tutor::train::checkpoint::Checkpoint;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-/// A file of this process (in /dev/shm when there is one), rewritten for each input.
+use super::models::{self, bits, same_model};
+
 fn scratch(name: &str) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        if Path::new("/dev/shm").is_dir() { "/dev/shm".into() } else { std::env::temp_dir() }
-    });
-    dir.join(format!("lenet-tutor-fuzz-checkpoint-{}-{name}.safetensors", std::process::id()))
-}
-
-/// The bits of a tensor's values as f32 (NaNs compare by their bits, not as unequal).
-fn bits(t: &Tensor) -> (Vec<usize>, Vec<u32>) {
-    let values = t.to_dtype(DType::F32).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    (t.dims().to_vec(), values.iter().map(|v| v.to_bits()).collect())
-}
-
-fn same_model(a: &LeNet, b: &LeNet) -> bool {
-    let (a, b) = (a.tensors(), b.tensors());
-    PARAMETERS.iter().all(|p| bits(&a[p.name]) == bits(&b[p.name]))
+    models::scratch("checkpoint", name)
 }
 
 /// `LeNet::load` against the safetensors file itself (candle's reader and writer: an API that does
