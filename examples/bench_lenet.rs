@@ -6,7 +6,7 @@
 //! ```
 //! `--epochs N` trains longer (accuracy comparisons), `--seed N` changes the initial weights, the
 //! shuffling and the dropout masks, `--test-only` times the inference alone, `--conv
-//! fast|unfused|candle` picks the ops (`ConvImpl`). Each line also says which SIMD kernels the
+//! fast|unfused|candle` picks the ops (`OpsImpl`). Each line also says which SIMD kernels the
 //! matrix products could use (`"gemm":"avx512"` when the crate was built with its `avx512` feature,
 //! the default, on a CPU that has AVX-512).
 //! `scripts/bench/run` runs it beside the PyTorch reference and prints the ratios.
@@ -16,7 +16,7 @@ use std::time::Instant;
 use lenet_tutor::Optimizer;
 use lenet_tutor::data::{self, DataOptions, DatasetName, Loader};
 use lenet_tutor::model::{Classifier, LeNet};
-use lenet_tutor::ops::ConvImpl;
+use lenet_tutor::ops::OpsImpl;
 use lenet_tutor::train::{EpochStats, FitOptions, Output, Phase, Sgd, SgdConfig, fit};
 use lenet_tutor::{Device, Result, device};
 
@@ -26,7 +26,7 @@ struct Args {
     test_batch_size: usize,
     threads: usize,
     epochs: usize,
-    conv_impl: ConvImpl,
+    ops_impl: OpsImpl,
     lr: f64,
     momentum: f64,
     seed: u64,
@@ -41,7 +41,7 @@ fn parse_args() -> Result<Args> {
         test_batch_size: 1000,
         threads: 1,
         epochs: 1,
-        conv_impl: ConvImpl::Fast,
+        ops_impl: OpsImpl::Fast,
         lr: 0.01,
         momentum: 0.0,
         seed: 1,
@@ -69,10 +69,10 @@ fn parse_args() -> Result<Args> {
                 continue;
             }
             "--conv" => {
-                args.conv_impl = match value.as_str() {
-                    "fast" => ConvImpl::Fast,
-                    "unfused" => ConvImpl::Unfused,
-                    "candle" => ConvImpl::Candle,
+                args.ops_impl = match value.as_str() {
+                    "fast" => OpsImpl::Fast,
+                    "unfused" => OpsImpl::Unfused,
+                    "candle" => OpsImpl::Candle,
                     _ => return Err(bad("--conv fast|unfused|candle")),
                 }
             }
@@ -118,15 +118,15 @@ fn run() -> Result<()> {
     let dev = Device::Cpu;
     let splits = data::load(args.dataset, &DataOptions { data_dir: None, allow_download: false })?;
     let mut model = LeNet::new(args.seed, &dev)?;
-    model.set_conv_impl(args.conv_impl);
+    model.set_ops_impl(args.ops_impl);
     let mut sgd = Sgd::new(model.vars(), SgdConfig { lr: args.lr, momentum: args.momentum })?;
     let train = Loader::new(&splits.train, args.batch_size, true, args.seed, &dev)?;
     let test = Loader::new(&splits.test, args.test_batch_size, false, 1, &dev)?;
     let mut options = FitOptions { output: Output::Quiet, ..FitOptions::default() };
-    let conv = match args.conv_impl {
-        ConvImpl::Fast => "fast",
-        ConvImpl::Unfused => "unfused",
-        ConvImpl::Candle => "candle",
+    let conv = match args.ops_impl {
+        OpsImpl::Fast => "fast",
+        OpsImpl::Unfused => "unfused",
+        OpsImpl::Candle => "candle",
     };
     let gemm = gemm_kernels();
     for epoch in 1..=args.epochs {

@@ -23,7 +23,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use candle_core::{D, Device, Tensor, Var};
-use lenet_tutor::ops::{self, ConvImpl, InputGrad};
+use lenet_tutor::ops::{self, InputGrad, OpsImpl};
 use lenet_tutor::rng::{TutorRng, seeded};
 use rand::Rng;
 
@@ -155,11 +155,11 @@ impl ConvBench {
         })
     }
 
-    fn forward(&self, imp: ConvImpl) -> BenchResult<Tensor> {
+    fn forward(&self, imp: OpsImpl) -> BenchResult<Tensor> {
         Ok(imp.conv2d(&self.x, &self.weight, Some(&self.bias), 0, 1, self.input_grad)?)
     }
 
-    fn forward_backward(&self, imp: ConvImpl) -> BenchResult<()> {
+    fn forward_backward(&self, imp: OpsImpl) -> BenchResult<()> {
         let y = self.forward(imp)?;
         (y * &self.r)?.sum_all()?.backward()?;
         Ok(())
@@ -190,7 +190,7 @@ impl LeNetBench {
         })
     }
 
-    fn step(&self, imp: ConvImpl) -> BenchResult<()> {
+    fn step(&self, imp: OpsImpl) -> BenchResult<()> {
         let p = &self.params;
         let h = imp.conv2d(&self.x, &p[0], Some(&p[1]), 0, 1, InputGrad::Skip)?; // [B,10,24,24]
         let h = imp.max_pool2d_relu(&h, 2)?; // [B,10,12,12]
@@ -210,11 +210,11 @@ fn run(threads: usize) -> BenchResult<()> {
         let conv1 = ConvBench::new([batch, 1, 28, 28], [10, 1, 5, 5], InputGrad::Skip, &mut rng)?;
         let conv2 = ConvBench::new([batch, 10, 12, 12], [20, 10, 5, 5], InputGrad::Needed, &mut rng)?;
         for (name, conv) in [("conv1", &conv1), ("conv2", &conv2)] {
-            let fast = measure(|| conv.forward(ConvImpl::Fast).map(drop))?;
-            let candle = measure(|| conv.forward(ConvImpl::Candle).map(drop))?;
+            let fast = measure(|| conv.forward(OpsImpl::Fast).map(drop))?;
+            let candle = measure(|| conv.forward(OpsImpl::Candle).map(drop))?;
             report(threads, batch, &format!("{name} forward"), fast, candle);
-            let fast = measure(|| conv.forward_backward(ConvImpl::Fast))?;
-            let candle = measure(|| conv.forward_backward(ConvImpl::Candle))?;
+            let fast = measure(|| conv.forward_backward(OpsImpl::Fast))?;
+            let candle = measure(|| conv.forward_backward(OpsImpl::Candle))?;
             report(threads, batch, &format!("{name} forward+backward"), fast, candle);
         }
 
@@ -231,8 +231,8 @@ fn run(threads: usize) -> BenchResult<()> {
         report(threads, batch, "  (vs builtin max_pool2d)", fast, builtin);
 
         let lenet = LeNetBench::new(batch, &mut rng)?;
-        let fast = measure(|| lenet.step(ConvImpl::Fast))?;
-        let candle = measure(|| lenet.step(ConvImpl::Candle))?;
+        let fast = measure(|| lenet.step(OpsImpl::Fast))?;
+        let candle = measure(|| lenet.step(OpsImpl::Candle))?;
         report(threads, batch, "LeNet step fwd+bwd", fast, candle);
         let best = |t: Timing| if threads == 1 { t.cpu.unwrap_or(t.wall) } else { t.wall };
         let steps = (60000 / batch) as f64;

@@ -21,7 +21,7 @@
 //! | 2 | [`model`] | the notes' `Net` | LeNet, its parameter table, channel-wise Dropout2d, PyTorch's initialisation |
 //! | 1 | [`conv`] | convolution by hand; the conv layer's output size | loops over `[C,H,W]`, `output_size`, classic kernels, one window's dot product |
 //! | 1 | [`pool`] | pooling by hand | max / average / min pooling with window and stride |
-//! | 1 | [`ops`] | making LeNet fast | custom candle ops: `conv2d_fast` (im2col + GEMM), `max_pool2d_relu_fast`, the two fused (`conv2d_max_pool2d_relu_fast`), the FC tail (`linear_relu_fast`, `linear_log_softmax_fast`); their `_candle` references |
+//! | 1 | [`ops`] | making LeNet fast | custom candle ops: `conv2d_fast` (im2col + GEMM), `max_pool2d_relu_fast`, the two fused (`conv2d_max_pool2d_relu_fast`), the FC tail (`linear_relu_fast`, `linear_log_softmax_fast`); their `_candle` references; [`OpsImpl`](ops::OpsImpl), which set a model runs |
 //! | 1 | [`data`] | MNIST as files and batches | catalogue → files (found or downloaded) → IDX reader → data set → loader; your own digit |
 //! | 0 | [`device`], [`rng`], [`error`], `atomic_file`, `args` | the notes' `mps` or `cpu`; reproducibility; errors; files written whole | device choice, thread count; the one seeded RNG; the crate's error type; the one atomic, durable write (temporary file, fsync, rename, directory fsync) for checkpoints, web files and downloads; tensors read as function arguments, with errors that name the expected shape |
 //!
@@ -29,8 +29,8 @@
 //! a name. `conv::conv2d` and `pool::max_pool2d` are the loops the book reads; the model runs
 //! `ops::conv2d_fast` / `ops::max_pool2d_relu_fast`, and `ops::conv2d_candle` /
 //! `ops::max_pool2d_relu_candle` are the same built from candle's own operations, the reference the
-//! fast ones are tested against. "Kernel" always means a convolution filter; a compute routine is
-//! an *op*.
+//! fast ones are tested against. "Kernel" always means a convolution filter; a pooling's size is its
+//! *window*; a compute routine is an *op*.
 //!
 //! ## Public API
 //!
@@ -39,7 +39,7 @@
 //! and their items re-exported from the module (`data::Loader`, `train::Sgd`), except the few
 //! submodules a chapter opens as a unit, which are public and not re-exported: [`data::idx`],
 //! [`data::download`], [`conv::kernels`], [`conv::conv1d`], [`ops::im2col`], [`rng::streams`],
-//! [`train::checkpoint`], [`train::report`], [`viz::report`], and the experiments of the later
+//! [`train::checkpoint`], [`train::log_line`], [`viz::model_figures`], and the experiments of the later
 //! sections, [`experiments::receptive_field`], [`experiments::shift`],
 //! [`experiments::learn_kernel`], [`experiments::neighbours`]. One function of the crate root is
 //! for the CLI: [`remove_temporaries_on_signal`]. The crate root re-exports what every snippet needs from

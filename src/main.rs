@@ -9,7 +9,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use lenet_tutor::ModuleT;
 use lenet_tutor::data::{self, DataOptions, DatasetName};
 use lenet_tutor::device::{self, DeviceChoice};
-use lenet_tutor::ops::ConvImpl;
+use lenet_tutor::ops::OpsImpl;
 use lenet_tutor::train::checkpoint::Checkpoint;
 use lenet_tutor::train::{self, Budget, Output, TrainConfig, Trainer};
 use lenet_tutor::web;
@@ -122,9 +122,9 @@ struct TrainArgs {
     /// Stop training after this many seconds (0 or more); the epoch in progress is validated.
     #[arg(long, value_parser = seconds, allow_negative_numbers = true)]
     max_seconds: Option<f64>,
-    /// Use candle's own convolution, pooling and linear ops instead of the crate's fast CPU ops.
+    /// Use candle's convolution, pooling and linear ops instead of the crate's fast ones.
     #[arg(long)]
-    candle_conv: bool,
+    candle_ops: bool,
 }
 
 #[derive(Args, Debug)]
@@ -292,7 +292,7 @@ fn train(args: TrainArgs) -> Result<()> {
     if let Some(path) = &args.resume {
         println!("resuming from {} after epoch {done}", path.display());
     }
-    trainer.model.set_conv_impl(if args.candle_conv { ConvImpl::Candle } else { ConvImpl::Fast });
+    trainer.model.set_ops_impl(if args.candle_ops { OpsImpl::Candle } else { OpsImpl::Fast });
     trainer.run(&splits.train, &splits.test)?;
     if let Some(path) = trainer.last_saved() {
         match trainer.epochs_done() {
@@ -314,7 +314,7 @@ fn eval(args: EvalArgs) -> Result<()> {
     let model = checkpoint.model(&device)?;
     let test = data::load_test(args.data.name(Some(&checkpoint)), &args.data.options())?;
     let (stats, _) = train::evaluate(&model, &test, args.test_batch_size, &device, Output::Quiet)?;
-    println!("{}", train::report::notes_line_timed(&stats));
+    println!("{}", train::log_line::notes_line_timed(&stats));
     Ok(())
 }
 
@@ -347,7 +347,7 @@ fn visualize(args: VisualizeArgs) -> Result<()> {
     let test = data::load_test(args.data.name(Some(&checkpoint)), &args.data.options())?;
     // A checkpoint carries its training history; a bare model file has none (no curves then).
     let history = checkpoint.meta().map(|meta| &meta.history);
-    for file in lenet_tutor::viz::report::write_model_figures(&model, history, &test, &args.out)? {
+    for file in lenet_tutor::viz::model_figures::write_model_figures(&model, history, &test, &args.out)? {
         println!("wrote {}", file.display());
     }
     Ok(())

@@ -112,6 +112,8 @@ fn usage_errors_are_one_line_too() {
     assert_one_line_error(&out, "--epochs");
     let out = lenet_tutor(&["--help"], dir.path());
     assert!(out.status.success() && stdout(&out).contains("train"));
+    let out = lenet_tutor(&["train", "--help"], dir.path());
+    assert!(out.status.success() && stdout(&out).contains("--candle-ops"));
 }
 
 #[test]

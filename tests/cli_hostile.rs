@@ -190,6 +190,8 @@ fn ctrl_c_in_the_middle_of_a_save_leaves_no_temporary_file() {
 }
 
 #[test]
+// MNIST, not Fashion-MNIST: a machine with Debian's dataset-fashion-mnist would find that one
+// without --data-dir, and the "without the files" step would not fail.
 fn export_web_reads_only_test_files_and_writes_nothing_on_failure() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -201,7 +203,7 @@ fn export_web_reads_only_test_files_and_writes_nothing_on_failure() {
         &[
             "train",
             "--dataset",
-            "fashion-mnist",
+            "mnist",
             "--data-dir",
             data,
             "--offline",
@@ -228,11 +230,11 @@ fn export_web_reads_only_test_files_and_writes_nothing_on_failure() {
     std::fs::remove_dir_all(d.join("web")).unwrap();
     // Without the files: one line, and no model file written before the failure.
     let out = export(&["--test-vectors", "3", "--data-dir", d.join("nowhere").to_str().unwrap()]);
-    assert_one_line_error(&out, "could not find the fashion-mnist data set");
+    assert_one_line_error(&out, "could not find the mnist data set");
     assert!(!d.join("web").join("lenet-web.safetensors").exists());
     // More test vectors than test images.
     let out = export(&["--test-vectors", "40", "--data-dir", data]);
-    assert_one_line_error(&out, "asked for 40, but the fashion-mnist test set has 32 images");
+    assert_one_line_error(&out, "asked for 40, but the mnist test set has 32 images");
     assert!(!d.join("web").join("lenet-web.safetensors").exists());
 }
 

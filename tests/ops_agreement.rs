@@ -7,7 +7,7 @@ mod common;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::optim::{Optimizer, SGD};
 use common::{max_abs_diff, random_tensor};
-use lenet_tutor::ops::{self, ConvImpl, InputGrad};
+use lenet_tutor::ops::{self, InputGrad, OpsImpl};
 use lenet_tutor::rng::{TutorRng, seeded};
 use rand::Rng;
 
@@ -102,7 +102,7 @@ struct Outcome {
 }
 
 fn run(
-    imp: ConvImpl,
+    imp: OpsImpl,
     case: &Case,
     x: &Tensor,
     w: &Tensor,
@@ -130,8 +130,8 @@ fn conv2d_agrees_with_candle_on_fifty_random_shapes() {
         let c = Case::random_candle_can_differentiate(&mut rng);
         let [x, w, b, r] = c.tensors(&mut rng);
 
-        let fast = run(ConvImpl::Fast, &c, &x, &w, &b, &r, InputGrad::Needed);
-        let reference = run(ConvImpl::Candle, &c, &x, &w, &b, &r, InputGrad::Needed);
+        let fast = run(OpsImpl::Fast, &c, &x, &w, &b, &r, InputGrad::Needed);
+        let reference = run(OpsImpl::Candle, &c, &x, &w, &b, &r, InputGrad::Needed);
         assert_close(&format!("case {i} {c:?}: output"), &fast.y, &reference.y);
         assert_close(&format!("case {i}: grad x"), &fast.grad_x.unwrap(), &reference.grad_x.unwrap());
         assert_close(&format!("case {i}: grad weight"), &fast.grad_w, &reference.grad_w);
@@ -162,7 +162,7 @@ fn gradients_are_adjoints_where_candles_backward_fails() {
         }
         checked += 1;
         let [x, w, b, r] = c.tensors(&mut rng);
-        let fast = run(ConvImpl::Fast, &c, &x, &w, &b, &r, InputGrad::Needed);
+        let fast = run(OpsImpl::Fast, &c, &x, &w, &b, &r, InputGrad::Needed);
         let reference_y = ops::conv2d_candle(&x, &w, c.with_bias.then_some(&b), c.padding, c.stride).unwrap();
         assert_close(&format!("{c:?}: output"), &fast.y, &reference_y);
         let [u, v, _, _] = c.tensors(&mut rng);
@@ -198,8 +198,8 @@ fn input_grad_skip_leaves_out_only_the_input_gradient() {
     let w = random_tensor(&[4, 1, 5, 5], 0.5, &mut rng);
     let b = random_tensor(&[4], 0.5, &mut rng);
     let r = random_tensor(&[3, 4, 6, 5], 1.0, &mut rng);
-    let skipped = run(ConvImpl::Fast, &c, &x, &w, &b, &r, InputGrad::Skip);
-    let needed = run(ConvImpl::Fast, &c, &x, &w, &b, &r, InputGrad::Needed);
+    let skipped = run(OpsImpl::Fast, &c, &x, &w, &b, &r, InputGrad::Skip);
+    let needed = run(OpsImpl::Fast, &c, &x, &w, &b, &r, InputGrad::Needed);
     assert!(skipped.grad_x.is_none(), "InputGrad::Skip must not produce a gradient for x");
     assert!(needed.grad_x.is_some());
     assert_close("weight gradient with and without the input gradient", &skipped.grad_w, &needed.grad_w);
@@ -222,24 +222,28 @@ fn non_contiguous_inputs_are_handled() {
 fn max_pool2d_relu_agrees_with_candle() {
     let mut rng = seeded(9);
     for i in 0..20 {
-        let kernel = rng.random_range(1..=3);
+        let window = rng.random_range(1..=3);
         let dims = [
             rng.random_range(1..=3),
             rng.random_range(1..=4),
-            rng.random_range(kernel..=11),
-            rng.random_range(kernel..=11),
+            rng.random_range(window..=11),
+            rng.random_range(window..=11),
         ];
         let x = random_tensor(&dims, 1.0, &mut rng);
-        let out = [dims[0], dims[1], dims[2] / kernel, dims[3] / kernel];
+        let out = [dims[0], dims[1], dims[2] / window, dims[3] / window];
         let r = random_tensor(&out, 1.0, &mut rng);
         let mut results = Vec::new();
-        for imp in [ConvImpl::Fast, ConvImpl::Candle] {
+        for imp in [OpsImpl::Fast, OpsImpl::Candle] {
             let x = Var::from_tensor(&x).unwrap();
-            let y = imp.max_pool2d_relu(&x, kernel).unwrap();
+            let y = imp.max_pool2d_relu(&x, window).unwrap();
             let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
             results.push((y, grads.get(&x).unwrap().clone()));
         }
-        assert_close(&format!("pool case {i} {dims:?} k={kernel}: output"), &results[0].0, &results[1].0);
+        assert_close(
+            &format!("pool case {i} {dims:?} window={window}: output"),
+            &results[0].0,
+            &results[1].0,
+        );
         assert_close(&format!("pool case {i}: grad x"), &results[0].1, &results[1].1);
     }
 }
@@ -255,7 +259,7 @@ fn max_pool2d_relu_breaks_ties_like_the_candle_path() {
     let x = Tensor::from_vec(values, (2, 3, 8, 10), &Device::Cpu).unwrap();
     let r = random_tensor(&[2, 3, 4, 5], 1.0, &mut rng);
     let mut results = Vec::new();
-    for imp in [ConvImpl::Fast, ConvImpl::Candle] {
+    for imp in [OpsImpl::Fast, OpsImpl::Candle] {
         let x = Var::from_tensor(&x).unwrap();
         let y = imp.max_pool2d_relu(&x, 2).unwrap();
         let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
@@ -278,10 +282,10 @@ fn fused_conv_pool_relu_agrees_with_candle_on_random_shapes() {
     let mut cases: Vec<(Case, usize)> = Vec::new();
     while cases.len() < 30 {
         let case = Case::random_candle_can_differentiate(&mut rng);
-        let pool = rng.random_range(1..=3);
+        let window = rng.random_range(1..=3);
         let [_, _, out_h, out_w] = case.out_dims();
-        if out_h >= pool && out_w >= pool {
-            cases.push((case, pool));
+        if out_h >= window && out_w >= window {
+            cases.push((case, window));
         }
     }
     // LeNet's conv1 at a batch that the op cuts into groups of images (the last one smaller).
@@ -300,12 +304,12 @@ fn fused_conv_pool_relu_agrees_with_candle_on_random_shapes() {
         },
         2,
     ));
-    for (i, (case, pool)) in cases.iter().enumerate() {
+    for (i, (case, window)) in cases.iter().enumerate() {
         let [b, k, out_h, out_w] = case.out_dims();
         let [x, w, bias, _] = case.tensors(&mut rng);
-        let r = random_tensor(&[b, k, out_h / pool, out_w / pool], 1.0, &mut rng);
+        let r = random_tensor(&[b, k, out_h / window, out_w / window], 1.0, &mut rng);
         let mut results = Vec::new();
-        for imp in [ConvImpl::Fast, ConvImpl::Candle] {
+        for imp in [OpsImpl::Fast, OpsImpl::Candle] {
             let (x, w, bias) = (
                 Var::from_tensor(&x).unwrap(),
                 Var::from_tensor(&w).unwrap(),
@@ -313,14 +317,14 @@ fn fused_conv_pool_relu_agrees_with_candle_on_random_shapes() {
             );
             let bias_t = case.with_bias.then_some(bias.as_tensor());
             let y = imp
-                .conv2d_max_pool2d_relu(&x, &w, bias_t, case.padding, case.stride, *pool, InputGrad::Needed)
+                .conv2d_max_pool2d_relu(&x, &w, bias_t, case.padding, case.stride, *window, InputGrad::Needed)
                 .unwrap();
             let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
             let grad_b = grads.get(&bias).cloned();
             results.push((y, grads.get(&x).unwrap().clone(), grads.get(&w).unwrap().clone(), grad_b));
         }
         let (fast, reference) = (&results[0], &results[1]);
-        let what = format!("fused case {i} {case:?} pool {pool}");
+        let what = format!("fused case {i} {case:?} window {window}");
         assert_close(&format!("{what}: output"), &fast.0, &reference.0);
         assert_close(&format!("{what}: grad x"), &fast.1, &reference.1);
         // Weight and bias gradients sum over every position of the batch: relative to their size.
@@ -347,9 +351,9 @@ fn fused_conv_pool_relu_skips_the_input_gradient_and_breaks_ties_like_the_candle
     let r = random_tensor(&[3, 4, 3, 3], 1.0, &mut rng);
     let mut weight_grads = Vec::new();
     for (imp, input_grad) in [
-        (ConvImpl::Fast, InputGrad::Skip),
-        (ConvImpl::Fast, InputGrad::Needed),
-        (ConvImpl::Candle, InputGrad::Needed),
+        (OpsImpl::Fast, InputGrad::Skip),
+        (OpsImpl::Fast, InputGrad::Needed),
+        (OpsImpl::Candle, InputGrad::Needed),
     ] {
         let (xv, wv) = (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap());
         let y = imp.conv2d_max_pool2d_relu(&xv, &wv, Some(&bias), 0, 1, 2, input_grad).unwrap();
@@ -378,7 +382,7 @@ fn fully_connected_tail_ops_agree_with_candle() {
         let r = random_tensor(&[batch, outputs], 1.0, &mut rng);
         for log_softmax in [false, true] {
             let mut results = Vec::new();
-            for imp in [ConvImpl::Fast, ConvImpl::Candle] {
+            for imp in [OpsImpl::Fast, OpsImpl::Candle] {
                 let (xv, wv, bv) = (
                     Var::from_tensor(&x).unwrap(),
                     Var::from_tensor(&w).unwrap(),
@@ -413,7 +417,7 @@ fn fully_connected_tail_ops_agree_with_candle() {
 /// A small LeNet-like net: conv(1→4, 3×3) → pool+relu → conv(4→6, 3×3, pad 1) → pool+relu →
 /// linear(6·3·3 → 3) → cross-entropy. Returns the losses of `steps` SGD steps from fixed weights;
 /// with `fused`, each convolution and its pooling are one op (`conv2d_max_pool2d_relu`).
-fn train_small_net(imp: ConvImpl, steps: usize, fused: bool) -> Vec<f32> {
+fn train_small_net(imp: OpsImpl, steps: usize, fused: bool) -> Vec<f32> {
     let mut rng = seeded(42);
     let mut var =
         |dims: &[usize], scale: f32| Var::from_tensor(&random_tensor(dims, scale, &mut rng)).unwrap();
@@ -447,9 +451,9 @@ fn train_small_net(imp: ConvImpl, steps: usize, fused: bool) -> Vec<f32> {
 
 #[test]
 fn a_small_conv_net_trains_the_same_with_fused_and_candle_ops() {
-    let fused = train_small_net(ConvImpl::Fast, 30, true);
-    let reference = train_small_net(ConvImpl::Candle, 30, false);
-    assert_eq!(train_small_net(ConvImpl::Candle, 30, true), reference, "the candle path is the same graph");
+    let fused = train_small_net(OpsImpl::Fast, 30, true);
+    let reference = train_small_net(OpsImpl::Candle, 30, false);
+    assert_eq!(train_small_net(OpsImpl::Candle, 30, true), reference, "the candle path is the same graph");
     for (step, (a, b)) in fused.iter().zip(&reference).enumerate() {
         assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "step {step}: fused loss {a}, candle loss {b}");
     }
@@ -457,8 +461,8 @@ fn a_small_conv_net_trains_the_same_with_fused_and_candle_ops() {
 
 #[test]
 fn a_small_conv_net_trains_the_same_with_fast_and_candle_ops() {
-    let fast = train_small_net(ConvImpl::Fast, 30, false);
-    let reference = train_small_net(ConvImpl::Candle, 30, false);
+    let fast = train_small_net(OpsImpl::Fast, 30, false);
+    let reference = train_small_net(OpsImpl::Candle, 30, false);
     for (step, (a, b)) in fast.iter().zip(&reference).enumerate() {
         assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "step {step}: fast loss {a}, candle loss {b}");
     }
@@ -481,9 +485,9 @@ fn other_dtypes_take_candles_path() {
 }
 
 #[test]
-fn candles_builtin_max_pool2d_gradient_is_k_squared_too_small() {
+fn candles_builtin_max_pool2d_gradient_is_window_squared_too_small() {
     // Why `ops::max_pool2d_relu_candle` does not call `Tensor::max_pool2d`: in candle 0.11.1 its
-    // backward pass scales the gradient by 1/k² (here 1/4). If this test starts failing after a
+    // backward pass scales the gradient by 1/window² (here 1/4). If this test starts failing after a
     // candle upgrade, the bug is fixed and the workaround can go.
     let mut rng = seeded(13);
     let x = Var::from_tensor(&random_tensor(&[2, 3, 8, 8], 1.0, &mut rng)).unwrap();
@@ -510,9 +514,9 @@ fn lenet_trains_the_same_batch_by_batch_with_fast_and_candle_ops() {
 
     let splits = data::load(DatasetName::MnistSample, &DataOptions::default()).unwrap();
     let loader = Loader::new(&splits.train, 32, true, 1, &Device::Cpu).unwrap();
-    let losses = |conv_impl| {
+    let losses = |ops_impl| {
         let mut model = LeNet::new(1, &Device::Cpu).unwrap();
-        model.set_conv_impl(conv_impl);
+        model.set_ops_impl(ops_impl);
         let mut sgd = Sgd::new(model.vars(), SgdConfig { lr: 0.05, momentum: 0.5 }).unwrap();
         let mut run = Vec::new();
         for batch in loader.epoch(1).take(25) {
@@ -524,7 +528,7 @@ fn lenet_trains_the_same_batch_by_batch_with_fast_and_candle_ops() {
         }
         run
     };
-    let (fast, reference) = (losses(ConvImpl::Fast), losses(ConvImpl::Candle));
+    let (fast, reference) = (losses(OpsImpl::Fast), losses(OpsImpl::Candle));
     for (step, (a, b)) in fast.iter().zip(&reference).enumerate() {
         assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "step {step}: fast loss {a}, candle loss {b}");
     }

@@ -14,7 +14,7 @@ use common::max_abs_diff;
 use lenet_tutor::ModuleT;
 use lenet_tutor::Optimizer;
 use lenet_tutor::model::{LeNet, PARAMETERS};
-use lenet_tutor::ops::ConvImpl;
+use lenet_tutor::ops::OpsImpl;
 use lenet_tutor::train::{Sgd, SgdConfig};
 
 fn fixture() -> HashMap<String, Tensor> {
@@ -23,9 +23,9 @@ fn fixture() -> HashMap<String, Tensor> {
         .expect("fixture written by scripts/reference/make_parity_fixture.py")
 }
 
-fn model_from(f: &HashMap<String, Tensor>, conv_impl: ConvImpl) -> LeNet {
+fn model_from(f: &HashMap<String, Tensor>, ops_impl: OpsImpl) -> LeNet {
     let mut m = LeNet::from_tensors(f, 0, &Device::Cpu).unwrap();
-    m.set_conv_impl(conv_impl);
+    m.set_ops_impl(ops_impl);
     m
 }
 
@@ -37,9 +37,9 @@ fn mean_nll(model: &LeNet, f: &HashMap<String, Tensor>) -> (Tensor, Tensor) {
     (log_probs, loss)
 }
 
-fn check_forward_and_gradients(conv_impl: ConvImpl) {
+fn check_forward_and_gradients(ops_impl: OpsImpl) {
     let f = fixture();
-    let model = model_from(&f, conv_impl);
+    let model = model_from(&f, ops_impl);
     let (log_probs, loss) = mean_nll(&model, &f);
     let d = max_abs_diff(&log_probs, &f["logits"]);
     assert!(d < 1e-5, "log-probabilities differ from PyTorch by {d}");
@@ -58,18 +58,18 @@ fn check_forward_and_gradients(conv_impl: ConvImpl) {
 }
 
 #[test]
-fn forward_and_gradients_match_pytorch_with_candle_conv() {
-    check_forward_and_gradients(ConvImpl::Candle);
+fn forward_and_gradients_match_pytorch_with_candle_ops() {
+    check_forward_and_gradients(OpsImpl::Candle);
 }
 
 #[test]
-fn forward_and_gradients_match_pytorch_with_fast_conv() {
-    check_forward_and_gradients(ConvImpl::Fast);
+fn forward_and_gradients_match_pytorch_with_fast_ops() {
+    check_forward_and_gradients(OpsImpl::Fast);
 }
 
 fn check_steps(prefix: &str, momentum: f64, steps: usize) {
     let f = fixture();
-    let model = model_from(&f, ConvImpl::Candle);
+    let model = model_from(&f, OpsImpl::Candle);
     let mut sgd = Sgd::new(model.vars(), SgdConfig { lr: 0.01, momentum }).unwrap();
     for _ in 0..steps {
         let (_, loss) = mean_nll(&model, &f);

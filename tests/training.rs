@@ -5,7 +5,7 @@ mod common;
 
 use common::{TestResult, bits};
 use lenet_tutor::data::{self, DataOptions, Dataset, DatasetName, Splits};
-use lenet_tutor::ops::ConvImpl;
+use lenet_tutor::ops::OpsImpl;
 use lenet_tutor::train::checkpoint::Checkpoint;
 use lenet_tutor::train::{Budget, Output, Phase, SgdConfig, TrainConfig, Trainer};
 use lenet_tutor::{Device, Error, Optimizer};
@@ -239,15 +239,15 @@ fn bad_settings_are_refused_before_training() {
 }
 
 #[test]
-fn fast_and_candle_convolutions_train_alike() {
+fn fast_and_candle_ops_train_alike() {
     let (train, test) = small_sample();
-    let run = |conv_impl| {
+    let run = |ops_impl| {
         let mut t =
             Trainer::new(TrainConfig { budget: Budget::batches(10), ..config(1) }, &Device::Cpu).unwrap();
-        t.model.set_conv_impl(conv_impl);
+        t.model.set_ops_impl(ops_impl);
         t.run(&train, &test).unwrap();
         t.history.training[0].loss
     };
-    let (fast, candle) = (run(ConvImpl::Fast), run(ConvImpl::Candle));
+    let (fast, candle) = (run(OpsImpl::Fast), run(OpsImpl::Candle));
     assert!((fast - candle).abs() < 1e-3, "fast {fast} vs candle {candle}");
 }

@@ -137,7 +137,7 @@ fn ch02(out: &Path, train: &Dataset, device: &Device) -> Result<()> {
 
     // An untrained LeNet: what its maps hold means nothing yet, but their sizes already shrink.
     let model = LeNet::new(1, device)?;
-    let image = viz::report::image_tensor(train, DIGIT, &model)?;
+    let image = viz::model_figures::image_tensor(train, DIGIT, &model)?;
     save(viz::feature_maps(&model, &image)?, out, "ch02-untrained-lenet-sizes.png")
 }
 

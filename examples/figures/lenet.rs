@@ -19,7 +19,7 @@ use lenet_tutor::model::{Classifier, Dropout2d, LeNet};
 use lenet_tutor::ops::{self, InputGrad};
 use lenet_tutor::train::checkpoint::Checkpoint;
 use lenet_tutor::train::{History, Output, SgdConfig, TrainConfig, Trainer};
-use lenet_tutor::viz::{self, MapGrid, report};
+use lenet_tutor::viz::{self, MapGrid, model_figures};
 use lenet_tutor::web;
 
 use crate::generated::Generated;
@@ -86,22 +86,22 @@ pub fn write(out: &Path) -> Result<()> {
     }
 
     let model = &momentum.model;
-    let digit = report::image_tensor(&splits.test, 0, model)?;
+    let digit = model_figures::image_tensor(&splits.test, 0, model)?;
     save(out, "ch06-dropout.png", dropout_figure(model, &digit)?)?;
 
     let untrained = LeNet::new(1, &device)?; // where training started: same seed
-    save(out, "ch07-conv1-untrained.png", report::conv1_kernels(&untrained)?)?;
+    save(out, "ch07-conv1-untrained.png", model_figures::conv1_kernels(&untrained)?)?;
     print_weight_change(&untrained, model, &mut ch07)?;
-    save(out, "ch07-conv1-kernels.png", report::conv1_kernels(model)?)?;
+    save(out, "ch07-conv1-kernels.png", model_figures::conv1_kernels(model)?)?;
     print_edge_kernels(model, &mut ch07)?;
     // Chapter 7: the trained kernels look paler "only because the largest trained weight is larger,
     // which stretches the shared scale".
     let largest = |m: &LeNet| -> Result<f32> { Ok(m.conv1_weight().abs()?.max_all()?.to_scalar::<f32>()?) };
     let (before, after) = (largest(&untrained)?, largest(model)?);
     check("chapter 7", &[("conv1's largest weight grew in training", after > before)])?;
-    save(out, "ch07-conv2-kernels.png", report::conv2_kernels(model)?)?;
+    save(out, "ch07-conv2-kernels.png", model_figures::conv2_kernels(model)?)?;
     for (k, index) in FEATURE_MAP_DIGITS.into_iter().enumerate() {
-        let image = report::image_tensor(&splits.test, index, model)?;
+        let image = model_figures::image_tensor(&splits.test, index, model)?;
         let probabilities = model.forward_t(&image, false)?.exp()?.flatten_all()?.to_vec1::<f32>()?;
         let (best, p) = probabilities
             .iter()
@@ -136,7 +136,7 @@ pub fn write(out: &Path) -> Result<()> {
         );
         save(out, &format!("ch07-feature-maps-{k}.png"), viz::feature_maps(model, &image)?)?;
     }
-    let (confusion, predictions) = report::confusion(model, &splits.test)?;
+    let (confusion, predictions) = model_figures::confusion(model, &splits.test)?;
     save(out, "ch07-confusion.svg", confusion.heatmap_svg()?)?;
     print_confusions(&confusion, &mut ch07)?;
     let truth: Vec<u32> = splits.test.labels().iter().map(|&l| u32::from(l)).collect();

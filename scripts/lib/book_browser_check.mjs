@@ -9,11 +9,13 @@
 // an HTTP error; a JavaScript exception or console error; a Rust block highlight.js left alone; a
 // language picker (book/theme/language-picker.js) missing from the menu bar, or not leading to this same page in each
 // edition (English at the root, Korean under ko/); and on a Korean page, Hangul drawn as
-// missing-glyph boxes (no Korean font: the page would be unreadable).
+// missing-glyph boxes (no Korean font: the page would be unreadable); and the end-of-chapter
+// questions, each answered wrong and right with the keyboard (book_quiz_check.mjs).
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { guardPage, withServedBrowser } from "./browser.mjs";
+import { checkQuizzes } from "./book_quiz_check.mjs";
 
 const { values: opts, positionals } = parseArgs({ allowPositionals: true,
   options: { screenshots: { type: "string" } } });
@@ -80,6 +82,9 @@ const version = await withServedBrowser(dir, async ({ browser, context, origin }
       const response = await page.goto(`${origin}/${rel}`, { waitUntil: "load", timeout: 30_000 });
       if (!response?.ok()) problems.push(`page answered HTTP ${response?.status()}`);
       info = await page.evaluate(inspect);
+      const quizzes = await checkQuizzes(page, rel);
+      info.quizzes = quizzes.count;
+      problems.push(...quizzes.problems);
       if (opts.screenshots) {
         await page.screenshot({ path: join(opts.screenshots, `${rel.slice(0, -5).replaceAll("/", "__")}.png`),
           fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 20_000 } });
@@ -109,7 +114,8 @@ const version = await withServedBrowser(dir, async ({ browser, context, origin }
       }
     }
     failed += problems.length > 0;
-    const what = info ? `  ${info.images} img, ${info.fontsLoaded.length} fonts, ${info.math} math` : "";
+    const what = info ? `  ${info.images} img, ${info.fontsLoaded.length} fonts, ${info.math} math` +
+      (info.quizzes ? `, ${info.quizzes} questions answered` : "") : "";
     console.log(`${problems.length ? "FAIL" : "ok  "} ${rel}${what}`);
     for (const problem of [...new Set(problems)]) console.log(`       - ${problem}`);
   }

@@ -42,6 +42,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import notebooks_quiz  # noqa: E402  (the end-of-chapter questions)
+
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
 NOTEBOOKS = ROOT / "notebooks"
@@ -673,6 +676,11 @@ def extern_crates(code: str, deps: dict) -> set[str]:
     return needed
 
 
+# `<summary>`, blank line, `Solution`, blank line, `</summary>` (as the chapters write it, for
+# mdBook): JupyterLab makes the word a paragraph of its own, below the disclosure triangle. One line.
+SPREAD_SUMMARY = re.compile(r"<summary>[ \t]*\n(?:[ \t]*\n)*[ \t]*([^\n<]*?\S)[ \t]*\n(?:[ \t]*\n)*[ \t]*</summary>")
+
+
 def markdown_cell(lines: list[str]) -> dict | None:
     while lines and not lines[0].strip():
         lines = lines[1:]
@@ -680,7 +688,8 @@ def markdown_cell(lines: list[str]) -> dict | None:
         lines = lines[:-1]
     if not lines:
         return None
-    return {"cell_type": "markdown", "metadata": {}, "source": "\n".join(lines)}
+    source = SPREAD_SUMMARY.sub(r"<summary>\1</summary>", "\n".join(lines))
+    return {"cell_type": "markdown", "metadata": {}, "source": source}
 
 
 def chapter_text(chapter: Chapter, edition: str) -> tuple[str, Path]:
@@ -694,6 +703,10 @@ def chapter_text(chapter: Chapter, edition: str) -> tuple[str, Path]:
     text = expand_generated(text, edition, str(path.relative_to(ROOT)))
     if edition != "en":
         text = unescape_math(text)
+    try:
+        text = notebooks_quiz.expand(text, edition)
+    except notebooks_quiz.QuizError as e:
+        raise GenerateError(f"{path.relative_to(ROOT)}: {e}") from None
     return text, path
 
 
@@ -986,6 +999,9 @@ def self_test(verbose: bool) -> int:
          and mdbook_id("The `fit` loop, *again*") == "the-fit-loop-again"),
         ("generated anchors", generated_anchor("<!-- ANCHOR: a -->\n1 %\n<!-- ANCHOR_END: a -->\n", "a") == "1 %"),
         ("math escapes undone (Korean)", unescape_math(r"$j\_{in}$ a\_b") == r"$j_{in}$ a\_b"),
+        ("a <summary> on one line", markdown_cell(["<details><summary>", "", "풀이", "", "</summary>", "", "x"])
+         ["source"] == "<details><summary>풀이</summary>\n\nx"),
+        *notebooks_quiz.self_test(),
     ]
     failed = [name for name, ok in cases if not ok]
     if verbose or failed:

@@ -60,7 +60,7 @@ pub fn laplacian(device: &Device) -> Result<Tensor> {
 
 /// Detects **nothing**: it averages each pixel with its 8 neighbours, smoothing noise and fine detail
 /// away. Its weights add up to 1, so a flat area keeps its brightness. See `BOX_BLUR`.
-fn box_blur(device: &Device) -> Result<Tensor> {
+pub fn box_blur(device: &Device) -> Result<Tensor> {
     from_rows(&BOX_BLUR, device)
 }
 
@@ -73,7 +73,7 @@ pub fn gaussian_blur(device: &Device) -> Result<Tensor> {
 /// **Emphasises edges**: the image plus the negative of its [`laplacian`], so differences between a pixel
 /// and its neighbours are made larger while flat areas stay as they are (weights add up to 1).
 /// See `SHARPEN`.
-fn sharpen(device: &Device) -> Result<Tensor> {
+pub fn sharpen(device: &Device) -> Result<Tensor> {
     from_rows(&SHARPEN, device)
 }
 

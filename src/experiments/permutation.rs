@@ -21,7 +21,7 @@ use rand::seq::SliceRandom;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::{Classifier, LeNet, uniform_fan_in};
-use crate::ops::ConvImpl;
+use crate::ops::OpsImpl;
 use crate::rng::{self, streams};
 use crate::train::{EpochStats, Output, SgdConfig, TrainConfig, Trainer};
 
@@ -185,7 +185,7 @@ pub fn permutation_experiment(
     };
     let lenet = |tr: &Dataset, te: &Dataset| -> Result<f32> {
         let mut model = LeNet::new(config.training.seed, device)?;
-        model.set_conv_impl(ConvImpl::Fast);
+        model.set_ops_impl(OpsImpl::Fast);
         Ok(train_and_validate(model, tr, te, config, device)?.accuracy())
     };
     Ok(PermutationResult {

@@ -24,7 +24,7 @@ pub use dropout2d::{Dropout2d, zeroed_map_fraction};
 pub(crate) use init::uniform_fan_in;
 
 use crate::error::{Error, Result};
-use crate::ops::{ConvImpl, InputGrad};
+use crate::ops::{InputGrad, OpsImpl};
 use crate::rng::{self, streams};
 
 /// One trainable tensor of LeNet: its PyTorch name, its shape, and the fan-in PyTorch's default
@@ -88,7 +88,7 @@ pub struct LeNet {
     fc1: Linear,
     fc2: Linear,
     params: Vec<(String, Var)>,
-    conv_impl: ConvImpl,
+    ops_impl: OpsImpl,
     device: Device,
 }
 
@@ -150,7 +150,7 @@ impl LeNet {
             fc1: Linear::new(p(4), Some(p(5))),
             fc2: Linear::new(p(6), Some(p(7))),
             params,
-            conv_impl: ConvImpl::default(),
+            ops_impl: OpsImpl::default(),
             device: device.clone(),
         })
     }
@@ -185,9 +185,10 @@ impl LeNet {
         &self.conv2_drop
     }
 
-    /// Chooses the convolution code (see [`ConvImpl`]).
-    pub fn set_conv_impl(&mut self, conv_impl: ConvImpl) {
-        self.conv_impl = conv_impl;
+    /// Chooses the code of the convolution, the pooling and the fully connected layers (see
+    /// [`OpsImpl`]).
+    pub fn set_ops_impl(&mut self, ops_impl: OpsImpl) {
+        self.ops_impl = ops_impl;
     }
 
     /// conv1's kernels `[10,1,5,5]`.
@@ -204,7 +205,7 @@ impl LeNet {
     /// `train` switches dropout on (`model.train()`) or off (`model.eval()`). Readers call it as
     /// [`ModuleT::forward_t`]; this is the same with the crate's error type.
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        if self.conv_impl == ConvImpl::Fast {
+        if self.ops_impl == OpsImpl::Fast {
             return self.forward_fused(x, train);
         }
         let x = self.check_input(x)?;
@@ -219,7 +220,7 @@ impl LeNet {
         Ok(candle_nn::ops::log_softmax(&x, D::Minus1)?)
     }
 
-    /// The same pass with chapter 8's fused ops ([`ConvImpl::Fast`]): each convolution and the
+    /// The same pass with chapter 8's fused ops ([`OpsImpl::Fast`]): each convolution and the
     /// pooling after it as one op, and each fully connected layer with what follows it as one op.
     /// The dropout moves behind the second pooling: it multiplies whole maps by 0 or 1/(1−p) ≥ 0,
     /// and max and ReLU commute with such a factor, so the numbers are the same (with p = 0.5 the
@@ -230,8 +231,8 @@ impl LeNet {
         let x = self.conv_pool_relu(&self.conv2, &x, false)?; // [B,20,4,4]
         let x = self.conv2_drop.forward_t(&x, train)?;
         let x = x.flatten_from(1)?; // [B,320]
-        let x = self.conv_impl.linear_relu(&x, self.fc1.weight(), self.fc1_bias()?)?; // [B,50]
-        self.conv_impl.linear_log_softmax(&x, self.fc2.weight(), self.fc2_bias()?) // [B,10]
+        let x = self.ops_impl.linear_relu(&x, self.fc1.weight(), self.fc1_bias()?)?; // [B,50]
+        self.ops_impl.linear_log_softmax(&x, self.fc2.weight(), self.fc2_bias()?) // [B,10]
     }
 
     fn fc1_bias(&self) -> Result<&Tensor> {
@@ -269,18 +270,18 @@ impl LeNet {
     fn conv(&self, layer: &Conv2d, x: &Tensor, input_is_data: bool) -> Result<Tensor> {
         // conv1's input is the batch of images: nobody needs its gradient, so don't compute it.
         let input_grad = if input_is_data { InputGrad::Skip } else { InputGrad::Needed };
-        self.conv_impl.conv2d(x, layer.weight(), layer.bias(), 0, 1, input_grad)
+        self.ops_impl.conv2d(x, layer.weight(), layer.bias(), 0, 1, input_grad)
     }
 
     /// `F.relu(F.max_pool2d(conv(x), 2))` as one op.
     fn conv_pool_relu(&self, layer: &Conv2d, x: &Tensor, input_is_data: bool) -> Result<Tensor> {
         let input_grad = if input_is_data { InputGrad::Skip } else { InputGrad::Needed };
-        self.conv_impl.conv2d_max_pool2d_relu(x, layer.weight(), layer.bias(), 0, 1, 2, input_grad)
+        self.ops_impl.conv2d_max_pool2d_relu(x, layer.weight(), layer.bias(), 0, 1, 2, input_grad)
     }
 
     fn pool_relu(&self, x: &Tensor) -> Result<Tensor> {
         // F.relu(F.max_pool2d(x, 2))
-        self.conv_impl.max_pool2d_relu(x, 2)
+        self.ops_impl.max_pool2d_relu(x, 2)
     }
 }
 

@@ -34,12 +34,12 @@
 //!
 //! A second profile, on an AVX-512 Xeon, led to three more changes: the im2col rows padded to a
 //! multiple of 16 values, so that the weight gradient's GEMM reads them where they lie instead of
-//! copying them (`conv.rs`); each convolution fused with the max-pool + ReLU after it
+//! copying them (`conv/groups.rs`); each convolution fused with the max-pool + ReLU after it
 //! ([`conv2d_max_pool2d_relu_fast`]); and the fully connected tail as two ops ([`linear_relu_fast`],
 //! [`linear_log_softmax_fast`], in `linear.rs`), which replace a dozen small candle operations and
 //! their gradient buffers. Chapter 8 has the profile and what each change gave.
 //!
-//! [`ConvImpl`] switches between these ops and candle's built-in operations, so that the book
+//! [`OpsImpl`] switches between these ops and candle's built-in operations, so that the book
 //! can train the same LeNet both ways and compare. On GPUs and for dtypes other than `f32` the fast
 //! path steps aside and candle's operations run, so a model written against this module works
 //! everywhere.
@@ -69,7 +69,7 @@ use crate::error::Result;
 /// The book trains LeNet with `Fast` and `Candle` and compares epoch times; the results agree to
 /// rounding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ConvImpl {
+pub enum OpsImpl {
     /// This module's custom ops (im2col + one GEMM) on the CPU with `f32`; candle's operations on
     /// every other device or dtype.
     #[default]
@@ -84,7 +84,7 @@ pub enum ConvImpl {
     Unfused,
 }
 
-impl ConvImpl {
+impl OpsImpl {
     /// A 2-D convolution of `x: [B,C,H,W]` with `weight: [K,C,FH,FW]` plus `bias: [K]`, giving
     /// `[B,K,OH,OW]`; see [`conv2d_fast`] for the arguments.
     pub fn conv2d(
@@ -97,12 +97,12 @@ impl ConvImpl {
         input_grad: InputGrad,
     ) -> Result<Tensor> {
         match self {
-            ConvImpl::Fast | ConvImpl::Unfused => conv2d_fast(x, weight, bias, padding, stride, input_grad),
-            ConvImpl::Candle => conv2d_candle(x, weight, bias, padding, stride),
+            OpsImpl::Fast | OpsImpl::Unfused => conv2d_fast(x, weight, bias, padding, stride, input_grad),
+            OpsImpl::Candle => conv2d_candle(x, weight, bias, padding, stride),
         }
     }
 
-    /// `relu(max_pool2d(conv2d(x, weight, bias), pool))`, a convolution layer followed by LeNet's
+    /// `relu(max_pool2d(conv2d(x, weight, bias), window))`, a convolution layer followed by LeNet's
     /// pooling: one op on the fast path ([`conv2d_max_pool2d_relu_fast`]), the two steps one after
     /// the other with candle's operations ([`conv2d_max_pool2d_relu_candle`]).
     #[allow(clippy::too_many_arguments)]
@@ -113,23 +113,25 @@ impl ConvImpl {
         bias: Option<&Tensor>,
         padding: usize,
         stride: usize,
-        pool: usize,
+        window: usize,
         input_grad: InputGrad,
     ) -> Result<Tensor> {
         match self {
-            ConvImpl::Fast => conv2d_max_pool2d_relu_fast(x, weight, bias, padding, stride, pool, input_grad),
-            ConvImpl::Unfused => {
-                max_pool2d_relu_fast(&conv2d_fast(x, weight, bias, padding, stride, input_grad)?, pool)
+            OpsImpl::Fast => {
+                conv2d_max_pool2d_relu_fast(x, weight, bias, padding, stride, window, input_grad)
             }
-            ConvImpl::Candle => conv2d_max_pool2d_relu_candle(x, weight, bias, padding, stride, pool),
+            OpsImpl::Unfused => {
+                max_pool2d_relu_fast(&conv2d_fast(x, weight, bias, padding, stride, input_grad)?, window)
+            }
+            OpsImpl::Candle => conv2d_max_pool2d_relu_candle(x, weight, bias, padding, stride, window),
         }
     }
 
     /// `relu(x·weightᵀ + bias)`, a fully connected layer and its ReLU; see [`linear_relu_fast`].
     pub fn linear_relu(self, x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
         match self {
-            ConvImpl::Fast => linear_relu_fast(x, weight, bias),
-            ConvImpl::Candle | ConvImpl::Unfused => linear_relu_candle(x, weight, bias),
+            OpsImpl::Fast => linear_relu_fast(x, weight, bias),
+            OpsImpl::Candle | OpsImpl::Unfused => linear_relu_candle(x, weight, bias),
         }
     }
 
@@ -137,21 +139,21 @@ impl ConvImpl {
     /// [`linear_log_softmax_fast`].
     pub fn linear_log_softmax(self, x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
         match self {
-            ConvImpl::Fast => linear_log_softmax_fast(x, weight, bias),
-            ConvImpl::Candle | ConvImpl::Unfused => linear_log_softmax_candle(x, weight, bias),
+            OpsImpl::Fast => linear_log_softmax_fast(x, weight, bias),
+            OpsImpl::Candle | OpsImpl::Unfused => linear_log_softmax_candle(x, weight, bias),
         }
     }
 
-    /// `relu(max_pool2d(x, kernel))` for `x: [B,C,H,W]`; see [`max_pool2d_relu_fast`].
-    pub fn max_pool2d_relu(self, x: &Tensor, kernel: usize) -> Result<Tensor> {
+    /// `relu(max_pool2d(x, window))` for `x: [B,C,H,W]`; see [`max_pool2d_relu_fast`].
+    pub fn max_pool2d_relu(self, x: &Tensor, window: usize) -> Result<Tensor> {
         match self {
-            ConvImpl::Fast | ConvImpl::Unfused => max_pool2d_relu_fast(x, kernel),
-            ConvImpl::Candle => max_pool2d_relu_candle(x, kernel),
+            OpsImpl::Fast | OpsImpl::Unfused => max_pool2d_relu_fast(x, window),
+            OpsImpl::Candle => max_pool2d_relu_candle(x, window),
         }
     }
 }
 
-/// `relu(max_pool2d(conv2d(x, weight, bias), pool))` with candle's operations: [`conv2d_candle`]
+/// `relu(max_pool2d(conv2d(x, weight, bias), window))` with candle's operations: [`conv2d_candle`]
 /// then [`max_pool2d_relu_candle`]. The reference [`conv2d_max_pool2d_relu_fast`] is tested against.
 pub fn conv2d_max_pool2d_relu_candle(
     x: &Tensor,
@@ -159,7 +161,7 @@ pub fn conv2d_max_pool2d_relu_candle(
     bias: Option<&Tensor>,
     padding: usize,
     stride: usize,
-    pool: usize,
+    window: usize,
 ) -> Result<Tensor> {
-    max_pool2d_relu_candle(&conv2d_candle(x, weight, bias, padding, stride)?, pool)
+    max_pool2d_relu_candle(&conv2d_candle(x, weight, bias, padding, stride)?, window)
 }

@@ -26,16 +26,16 @@ use crate::error::{Error, Result};
 use crate::ops::storage::{dense_f32, fast_path_applies};
 use crate::ops::threads;
 
-/// `relu(max_pool2d_candle(x, kernel))` for `x: [B,C,H,W]`: non-overlapping `kernel × kernel` windows
-/// (stride = kernel, rows and columns that do not fill a window are dropped, as in PyTorch),
-/// giving `[B, C, H/kernel, W/kernel]`.
+/// `relu(max_pool2d_candle(x, window))` for `x: [B,C,H,W]`: non-overlapping `window × window`
+/// windows (stride = window, rows and columns that do not fill a window are dropped, as in PyTorch),
+/// giving `[B, C, H/window, W/window]`.
 ///
 /// On the CPU with `f32` it is one custom op whose backward pass is a scatter; elsewhere it is
 /// [`max_pool2d_relu_candle`].
-pub fn max_pool2d_relu_fast(x: &Tensor, kernel: usize) -> Result<Tensor> {
-    let geometry = PoolGeometry::new(x, kernel)?;
+pub fn max_pool2d_relu_fast(x: &Tensor, window: usize) -> Result<Tensor> {
+    let geometry = PoolGeometry::new(x, window)?;
     if !fast_path_applies(&[x]) {
-        return max_pool2d_relu_candle(x, kernel);
+        return max_pool2d_relu_candle(x, window);
     }
     let op = MaxPoolRelu { geometry, winners: OnceLock::new() };
     Ok(x.contiguous()?.apply_op1(op)?)
@@ -43,15 +43,16 @@ pub fn max_pool2d_relu_fast(x: &Tensor, kernel: usize) -> Result<Tensor> {
 
 /// The same computed with candle's generic tensor operations, on any device and dtype:
 /// `relu(max_pool2d_candle(x))` with [`max_pool2d_candle`] below.
-pub fn max_pool2d_relu_candle(x: &Tensor, kernel: usize) -> Result<Tensor> {
-    PoolGeometry::new(x, kernel)?;
-    Ok(max_pool2d_candle(x, kernel)?.relu()?)
+pub fn max_pool2d_relu_candle(x: &Tensor, window: usize) -> Result<Tensor> {
+    PoolGeometry::new(x, window)?;
+    Ok(max_pool2d_candle(x, window)?.relu()?)
 }
 
-/// Max-pooling with a `k`×`k` window and stride `k`, with PyTorch's gradient, on every device.
+/// Max-pooling by `window × window` windows with stride `window`, with PyTorch's gradient, on every
+/// device.
 ///
-/// Why not candle's own `x.max_pool2d(k)`? Its forward pass is right, but in candle 0.11.1 its
-/// backward pass multiplies the gradient by (number of maxima in the window)/k² where it should send
+/// Why not candle's own `x.max_pool2d(window)`? Its forward pass is right, but in candle 0.11.1 its
+/// backward pass multiplies the gradient by (number of maxima in the window)/window² where it should send
 /// it to one maximum: with 2×2 windows a gradient that flows back through a pooling layer to a unique
 /// maximum is **4× too small**, and a tie spreads it over every tied element. Measured at
 /// initialisation on 32 digits, conv2's gradient came out 4× too short and conv1's about 8× too
@@ -62,26 +63,30 @@ pub fn max_pool2d_relu_candle(x: &Tensor, kernel: usize) -> Result<Tensor> {
 /// and every 2×2 window in it is a four-way tie. PyTorch sends the whole gradient to the *first*
 /// maximum of the window; so do we, by picking it with `argmax` and reading it with `gather`, whose
 /// gradient goes to the gathered element only.
-pub fn max_pool2d_candle(x: &Tensor, k: usize) -> Result<Tensor> {
+pub fn max_pool2d_candle(x: &Tensor, window: usize) -> Result<Tensor> {
     let (b, c, h, w) = x.dims4()?;
-    let (oh, ow) = (h / k, w / k);
+    let (oh, ow) = (h / window, w / window);
     // PyTorch floors: rows and columns that do not fill a window are dropped.
-    let x =
-        if oh * k != h || ow * k != w { x.narrow(2, 0, oh * k)?.narrow(3, 0, ow * k)? } else { x.clone() };
-    // [B,C,OH,OW,k·k]: each window's values, row by row, on the last axis.
-    let windows =
-        x.reshape((b, c, oh, k, ow, k))?.permute((0, 1, 2, 4, 3, 5))?.reshape((b, c, oh, ow, k * k))?;
+    let x = if oh * window != h || ow * window != w {
+        x.narrow(2, 0, oh * window)?.narrow(3, 0, ow * window)?
+    } else {
+        x.clone()
+    };
+    // [B,C,OH,OW,window,window], then [B,C,OH,OW,window²]: each window's values, row by row, on the
+    // last axis.
+    let blocks = x.reshape((b, c, oh, window, ow, window))?.permute((0, 1, 2, 4, 3, 5))?;
+    let windows = blocks.reshape((b, c, oh, ow, window * window))?;
     let first_max = windows.argmax_keepdim(4)?; // [B,C,OH,OW,1]
     Ok(windows.gather(&first_max, 4)?.squeeze(4)?)
 }
 
-/// The sizes of one pooling: input `[B,C,H,W]`, window `kernel × kernel`, output `[B,C,OH,OW]`.
+/// The sizes of one pooling: input `[B,C,H,W]`, `window × window` windows, output `[B,C,OH,OW]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PoolGeometry {
     maps: usize,
     height: usize,
     width: usize,
-    kernel: usize,
+    window: usize,
     pub(crate) out_h: usize,
     pub(crate) out_w: usize,
     batch: usize,
@@ -89,26 +94,26 @@ pub(crate) struct PoolGeometry {
 }
 
 impl PoolGeometry {
-    fn new(x: &Tensor, kernel: usize) -> Result<Self> {
+    fn new(x: &Tensor, window: usize) -> Result<Self> {
         let dims = x.dims4().map_err(|_| {
             Error::Shape(format!("max_pool2d_relu: the input must be [B,C,H,W], got shape {:?}", x.dims()))
         })?;
-        Self::from_dims(dims, kernel)
+        Self::from_dims(dims, window)
     }
 
-    /// The pooling of a `[B,C,H,W]` input by `kernel × kernel` windows.
+    /// The pooling of a `[B,C,H,W]` input by `window × window` windows.
     pub(crate) fn from_dims(
         (batch, channels, height, width): (usize, usize, usize, usize),
-        kernel: usize,
+        window: usize,
     ) -> Result<Self> {
-        if kernel == 0 {
+        if window == 0 {
             return Err(Error::InvalidArgument(
                 "max_pool2d_relu: the window size must be at least 1, got 0".into(),
             ));
         }
-        if height < kernel || width < kernel {
+        if height < window || width < window {
             return Err(Error::Shape(format!(
-                "max_pool2d_relu: a {kernel}×{kernel} window does not fit in a {height}×{width} feature map"
+                "max_pool2d_relu: a {window}×{window} window does not fit in a {height}×{width} feature map"
             )));
         }
         if height * width > CLAMPED as usize {
@@ -120,9 +125,9 @@ impl PoolGeometry {
             maps: batch * channels,
             height,
             width,
-            kernel,
-            out_h: height / kernel,
-            out_w: width / kernel,
+            window,
+            out_h: height / window,
+            out_w: width / window,
             batch,
             channels,
         })
@@ -208,7 +213,7 @@ impl CustomOp1 for MaxPoolRelu {
 /// output's maximum in `winners` (with [`CLAMPED`] set where the ReLU clamped it to zero). Also the
 /// epilogue of the fused convolution (`conv2d_max_pool2d_relu_fast`).
 pub(crate) fn pool_map(plane: &[f32], g: &PoolGeometry, y: &mut [f32], winners: &mut [u32]) {
-    if g.kernel == 2 {
+    if g.window == 2 {
         pool_map_2x2(plane, g.width, g.out_w, y, winners);
         return;
     }
@@ -216,21 +221,21 @@ pub(crate) fn pool_map(plane: &[f32], g: &PoolGeometry, y: &mut [f32], winners: 
         let y_row = &mut y[oy * g.out_w..][..g.out_w];
         let winners_row = &mut winners[oy * g.out_w..][..g.out_w];
         for (ox, (y, winner)) in y_row.iter_mut().zip(winners_row).enumerate() {
-            let top_left = oy * g.kernel * g.width + ox * g.kernel;
-            let (best, best_at) = window_max(plane, top_left, g.width, g.kernel);
+            let top_left = oy * g.window * g.width + ox * g.window;
+            let (best, best_at) = window_max(plane, top_left, g.width, g.window);
             // relu: a non-positive maximum becomes 0 and passes no gradient back.
             (*y, *winner) = if best > 0.0 { (best, best_at as u32) } else { (0.0, best_at as u32 | CLAMPED) };
         }
     }
 }
 
-/// The largest value of the `kernel × kernel` window whose top-left pixel is `top_left` in a
+/// The largest value of the `window × window` window whose top-left pixel is `top_left` in a
 /// feature map `width` wide, and where it is; the first of equal maxima wins.
-fn window_max(plane: &[f32], top_left: usize, width: usize, kernel: usize) -> (f32, usize) {
+fn window_max(plane: &[f32], top_left: usize, width: usize, window: usize) -> (f32, usize) {
     let (mut best, mut best_at) = (plane[top_left], top_left);
-    for dy in 0..kernel {
+    for dy in 0..window {
         let row = top_left + dy * width;
-        for (dx, &v) in plane[row..row + kernel].iter().enumerate() {
+        for (dx, &v) in plane[row..row + window].iter().enumerate() {
             if v > best {
                 (best, best_at) = (v, row + dx);
             }

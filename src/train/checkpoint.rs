@@ -18,8 +18,8 @@
 //!
 //! Everything that decides the numbers of a run is in it (seed, learning rate, momentum, batch size,
 //! data set and its examples), so that a resumed run is the run it resumes: [`Trainer::resume`]
-//! refuses settings that say otherwise, and [`Trainer::run`] other data. (The convolution code,
-//! `ConvImpl`, is not: both compute the same function and differ in the last bits of their sums.)
+//! refuses settings that say otherwise, and [`Trainer::run`] other data. (Which ops ran, `OpsImpl`,
+//! is not: they compute the same function and differ in the last bits of their sums.)
 //!
 //! A file is read once, into a [`Checkpoint`]: its tensors and, for a training checkpoint, its
 //! [`CheckpointMeta`]. It is written whole or not at all: serialised in memory, written to a

@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::budget::Budget;
 use super::history::{EpochStats, Phase};
-use super::report::notes_line_timed;
+use super::log_line::notes_line_timed;
 use crate::data::{Dataset, Loader};
 use crate::error::{Error, Result};
 use crate::model::Classifier;

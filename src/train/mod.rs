@@ -11,14 +11,14 @@
 //! | `budget.rs` | at most so many batches or seconds | [`Budget`] |
 //! | `history.rs` | every epoch's numbers | [`History`], [`EpochStats`], [`Phase`] |
 //! | [`checkpoint`] | the safetensors file, read once into a `Checkpoint`: save, resume, `LeNet::load` | (its own module) |
-//! | [`report`] | the notes' printed line, formatted as Python formats it | (its own module) |
+//! | [`log_line`] | the notes' printed line, formatted as Python formats it | (its own module) |
 
 mod budget;
 pub mod checkpoint;
 mod fit;
 mod history;
+pub mod log_line;
 mod optim;
-pub mod report;
 mod trainer;
 
 pub use budget::Budget;

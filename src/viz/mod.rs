@@ -4,7 +4,8 @@
 //! "What LeNet learned" shows the kernels and the feature maps of each layer ([`MapGrid`],
 //! [`feature_maps`]); the training chapters plot loss and accuracy per epoch ([`curves_svg`],
 //! [`curves_png`]), the confusion matrix ([`Confusion`]) and the digits the model got wrong
-//! ([`mistakes_grid_from_bytes`]).
+//! ([`mistakes_grid_from_bytes`]). [`model_figures`] draws them all for a trained LeNet at once: what
+//! `lenet-tutor visualize` writes.
 //!
 //! Every function returns a [`Figure`]: PNG bytes or SVG text, ready to [`Figure::save`] or, in a
 //! Jupyter notebook running the evcxr kernel, to show inline (a cell whose value is a `Figure`
@@ -25,7 +26,7 @@ mod figure;
 mod grid;
 mod layers;
 mod mistakes;
-pub mod report;
+pub mod model_figures;
 mod signals;
 
 pub use colormap::{ColorMap, Normalization};

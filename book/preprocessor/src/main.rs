@@ -1,4 +1,4 @@
-//! `mdbook-lenet-tutor`: the book's two mdBook preprocessors, as one small binary (built and put on
+//! `mdbook-lenet-tutor`: the book's mdBook preprocessors, as one small binary (built and put on
 //! the PATH by `scripts/book`; book/book.toml names it). mdBook runs it as
 //! `mdbook-lenet-tutor <preprocessor> supports <renderer>` to ask, then with the book as JSON on
 //! stdin, and reads the changed book from stdout.
@@ -7,9 +7,14 @@
 //! |---|---|---|
 //! | `generated` | `generated.rs` | expands `{{#generated FILE:ANCHOR}}` with numbers measured by long runs |
 //! | `math-escapes` | `math_escapes.rs` | undoes the Markdown escapes gettext's writer puts inside `$math$` |
+//! | `quiz` | `quiz.rs` | turns each chapter's `{{#quiz ID}}` … `{{#end-quiz}}` question into the widget's HTML |
+//!
+//! | | `quiz_syntax.rs` | parses those blocks; the crate's `tests/quiz_keys.rs` uses the same file to check every answer key against the crate |
 
 mod generated;
 mod math_escapes;
+mod quiz;
+mod quiz_syntax;
 
 use std::process::ExitCode;
 
@@ -21,13 +26,14 @@ fn main() -> ExitCode {
     let preprocessor: Box<dyn Preprocessor> = match args.first().map(String::as_str) {
         Some("generated") => Box::new(generated::Generated),
         Some("math-escapes") => Box::new(math_escapes::MathEscapes),
+        Some("quiz") => Box::new(quiz::Quizzes),
         _ => {
-            eprintln!("usage: mdbook-lenet-tutor generated|math-escapes [supports RENDERER]");
+            eprintln!("usage: mdbook-lenet-tutor generated|math-escapes|quiz [supports RENDERER]");
             return ExitCode::from(2);
         }
     };
     if args.get(1).map(String::as_str) == Some("supports") {
-        // Both write Markdown: fine for every renderer.
+        // All write Markdown (with HTML blocks): fine for every renderer.
         return ExitCode::SUCCESS;
     }
     match run(preprocessor.as_ref()) {
