@@ -14,6 +14,10 @@ A notebook fails when
     chapter, the listing and a diff.
 Cells tagged `skip-execution` are not run; a cell tagged `raises-exception` may error.
 
+With `--first-cells N` only the first N code cells of each notebook run (the cells after them are
+dropped, nothing is compared or written): `scripts/notebooks --setup` runs the first notebook's
+`:dep` cell this way, so that candle and the crate are built before a reader opens JupyterLab.
+
 Prints one line per notebook and `N passed, N failed`; exits 1 if any failed, 2 if given none.
 """
 
@@ -182,8 +186,20 @@ def strip_for_commit(nb) -> None:
                          f"notebook; run the cell to see it]\n")
 
 
+def keep_first_code_cells(nb, count: int) -> None:
+    """Drops every cell after the `count`-th code cell (--first-cells)."""
+    seen = 0
+    for index, cell in enumerate(nb.cells):
+        seen += cell.cell_type == "code"
+        if seen == count:
+            del nb.cells[index + 1:]
+            return
+
+
 def run_notebook(path: Path, args) -> tuple[list[str], object, dict]:
     nb = nbformat.read(path, as_version=4)
+    if args.first_cells:
+        keep_first_code_cells(nb, args.first_cells)
     timings = {"start": time.monotonic(), "first_cell_done": None}
 
     def cell_done(cell, cell_index, execute_reply):
@@ -215,7 +231,7 @@ def run_notebook(path: Path, args) -> tuple[list[str], object, dict]:
     except Exception as error:  # noqa: BLE001 - a kernel that won't start, say: report it, go on
         problems.append(f"could not run the notebook: {type(error).__name__}: {error}")
     timings["compared"] = 0
-    if not problems:
+    if not problems and not args.first_cells:  # a part of a notebook: its errors are all we check
         problems = problems_after_run(nb)
         timings["compared"] = len(book_listings(nb))
     timings["total"] = time.monotonic() - timings["start"]
@@ -234,8 +250,13 @@ def main() -> int:
                         default=int(os.environ.get("NOTEBOOK_CELL_TIMEOUT", "2400")),
                         help="seconds per cell (the first `:dep` compiles candle: ~10 min cold)")
     parser.add_argument("--startup-timeout", type=int, default=180)
+    parser.add_argument("--first-cells", type=int, metavar="N",
+                        help="run only the first N code cells of each notebook; compare nothing, "
+                             "write nothing (scripts/notebooks --setup builds the crate this way)")
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args()
+    if args.first_cells is not None and (args.first_cells < 1 or args.update or args.expect_from_name):
+        parser.error("--first-cells takes N >= 1, and goes with neither --update nor --expect-from-name")
     if not args.notebooks:
         # A run that checked nothing must not read as a pass.
         print("error: no notebooks to run", file=sys.stderr)
@@ -246,7 +267,8 @@ def main() -> int:
         print(f"..   {path}", flush=True)
         problems, nb, timings = run_notebook(path, args)
         first = timings["first_cell_done"]
-        took = (f"{timings['total']:.1f}s"
+        took = ((f"first {args.first_cells} code cell(s) only, " if args.first_cells else "")
+                + f"{timings['total']:.1f}s"
                 + (f", first cell done {first:.1f}s after kernel start" if first is not None else "")
                 + (f", {timings['compared']} output(s) compared with the book" if timings["compared"] else ""))
         if args.expect_from_name:
