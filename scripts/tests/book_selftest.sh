@@ -7,7 +7,8 @@
 #     stylesheet from a CDN (mdbook-katex's default), a missing KaTeX font;
 #   the browser (book_browser_check.mjs): an image file that is not an image, a JavaScript error,
 #     a request to the web made by a script, a page without the language picker, Korean text
-#     drawn as missing-glyph boxes (Chromium with no Korean font);
+#     drawn as missing-glyph boxes (Chromium with no Korean font), an end-of-chapter question
+#     without its widget (the good book has one, answered wrong and right with the keyboard);
 #   the search (book_search_check.mjs over the Pagefind index): a query whose page is not where
 #     search-queries.json expects it;
 #   the Korean edition (po/ko.po, book/ko/): an untranslated message, a messages.pot older than
@@ -83,6 +84,16 @@ Output size $\lfloor (n - k)/s \rfloor + 1$, image from a nested page:
 ![a dot](../img/dot.png)
 
 Back to [convolution](../conv.md).
+
+{{#quiz selftest-pool}}
+
+How many numbers does a 2×2 max pooling keep of a 4×4 map?
+
+{{#answer 4}}
+
+Two windows across and two down. See [Max pooling](#max-pooling).
+
+{{#end-quiz}}
 EOF
   # The search check: one query per edition (the Korean edition's text is the English one here).
   cat >"$dir/search-queries.json" <<'EOF'
@@ -214,6 +225,11 @@ if [[ " ${args[*]} " != *" --no-browser "* ]]; then
   make_book "$work/no-picker"
   sed -i 's#^additional-js = \["theme/language-picker.js", #additional-js = [#' "$work/no-picker/book.toml"
   expect fail no-picker 'language picker: expected links English, 한국어, found \[\]'
+
+  # The question without its widget (theme/quiz.js): no Check button to answer it with.
+  make_book "$work/no-quiz-widget"
+  sed -i 's#, "theme/quiz.js"\]#]#' "$work/no-quiz-widget/book.toml"
+  expect fail no-quiz-widget 'question quiz-selftest-pool: no Check button'
 
   # The pooling chapter is the first result for "pooling", not the convolution chapter.
   make_book "$work/search-miss"
