@@ -6,7 +6,7 @@
 //! ```
 //! `--epochs N` trains longer (accuracy comparisons), `--seed N` changes the initial weights, the
 //! shuffling and the dropout masks, `--test-only` times the inference alone, `--conv
-//! fast|unfused|candle` picks the ops (`OpsImpl`). Each line also says which SIMD kernels the
+//! fast|im2col|unfused|candle` picks the ops (`OpsImpl`). Each line also says which SIMD kernels the
 //! matrix products could use (`"gemm":"avx512"` when the crate was built with its `avx512` feature,
 //! the default, on a CPU that has AVX-512).
 //! `scripts/bench/run` runs it beside the PyTorch reference and prints the ratios.
@@ -71,9 +71,10 @@ fn parse_args() -> Result<Args> {
             "--conv" => {
                 args.ops_impl = match value.as_str() {
                     "fast" => OpsImpl::Fast,
+                    "im2col" => OpsImpl::Im2col,
                     "unfused" => OpsImpl::Unfused,
                     "candle" => OpsImpl::Candle,
-                    _ => return Err(bad("--conv fast|unfused|candle")),
+                    _ => return Err(bad("--conv fast|im2col|unfused|candle")),
                 }
             }
             other => return Err(bad(&format!("unknown argument {other}"))),
@@ -125,6 +126,7 @@ fn run() -> Result<()> {
     let mut options = FitOptions { output: Output::Quiet, ..FitOptions::default() };
     let conv = match args.ops_impl {
         OpsImpl::Fast => "fast",
+        OpsImpl::Im2col => "im2col",
         OpsImpl::Unfused => "unfused",
         OpsImpl::Candle => "candle",
     };

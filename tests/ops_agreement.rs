@@ -534,3 +534,42 @@ fn lenet_trains_the_same_batch_by_batch_with_fast_and_candle_ops() {
     }
     assert!(fast[24] < fast[0], "the loss went from {} to {}", fast[0], fast[24]);
 }
+
+#[test]
+fn lenet_trains_to_the_same_bits_with_and_without_the_direct_conv1() {
+    // conv1 computed directly (`OpsImpl::Fast`) sums each output in the order im2col + GEMM does
+    // (`OpsImpl::Im2col`): 10 SGD steps with momentum and dropout must leave every weight the same,
+    // bit for bit, and give the same losses. (On a CPU without FMA both run im2col + GEMM.)
+    use lenet_tutor::data::{self, DataOptions, DatasetName, Loader};
+    use lenet_tutor::model::LeNet;
+    use lenet_tutor::train::{Sgd, SgdConfig};
+    use lenet_tutor::{ModuleT, Optimizer as _};
+
+    let splits = data::load(DatasetName::MnistSample, &DataOptions::default()).unwrap();
+    let loader = Loader::new(&splits.train, 64, true, 3, &Device::Cpu).unwrap();
+    let train = |ops_impl| {
+        let mut model = LeNet::new(3, &Device::Cpu).unwrap();
+        model.set_ops_impl(ops_impl);
+        let mut sgd = Sgd::new(model.vars(), SgdConfig { lr: 0.05, momentum: 0.9 }).unwrap();
+        let mut losses = Vec::new();
+        for batch in loader.epoch(1).take(10) {
+            let batch = batch.unwrap();
+            let log_probs = model.forward_t(&batch.images, true).unwrap();
+            let loss = candle_nn::loss::nll(&log_probs, &batch.labels).unwrap();
+            sgd.backward_step(&loss).unwrap();
+            losses.push(loss.to_scalar::<f32>().unwrap().to_bits());
+        }
+        let test = loader.epoch(2).next().unwrap().unwrap();
+        let scores = model.forward_t(&test.images, false).unwrap().flatten_all().unwrap();
+        let weights: Vec<Vec<u32>> = model
+            .vars()
+            .iter()
+            .map(|v| v.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()).collect())
+            .collect();
+        (losses, weights, scores.to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+    };
+    let (direct, im2col) = (train(OpsImpl::Fast), train(OpsImpl::Im2col));
+    assert_eq!(direct.0, im2col.0, "losses");
+    assert_eq!(direct.1, im2col.1, "weights after 10 steps");
+    assert_eq!(direct.2, im2col.2, "evaluation scores");
+}

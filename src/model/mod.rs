@@ -205,7 +205,7 @@ impl LeNet {
     /// `train` switches dropout on (`model.train()`) or off (`model.eval()`). Readers call it as
     /// [`ModuleT::forward_t`]; this is the same with the crate's error type.
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        if self.ops_impl == OpsImpl::Fast {
+        if matches!(self.ops_impl, OpsImpl::Fast | OpsImpl::Im2col) {
             return self.forward_fused(x, train);
         }
         let x = self.check_input(x)?;

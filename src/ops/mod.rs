@@ -61,6 +61,8 @@ pub use pool::{max_pool2d_candle, max_pool2d_relu_candle, max_pool2d_relu_fast};
 
 use candle_core::Tensor;
 
+use self::conv::Method;
+
 use crate::error::Result;
 
 /// Which implementation of the convolution, the max-pool + ReLU and the fully connected tail a model
@@ -82,6 +84,9 @@ pub enum OpsImpl {
     /// [`conv2d_max_pool2d_relu_fast`] and [`linear_relu_fast`]; the benchmark keeps it to measure
     /// what fusing gave.
     Unfused,
+    /// The fast ops with every convolution as im2col + GEMM: `Fast` as it was before conv1's direct
+    /// convolution (same results, bit for bit); the benchmark keeps it to measure what that gave.
+    Im2col,
 }
 
 impl OpsImpl {
@@ -97,7 +102,10 @@ impl OpsImpl {
         input_grad: InputGrad,
     ) -> Result<Tensor> {
         match self {
-            OpsImpl::Fast | OpsImpl::Unfused => conv2d_fast(x, weight, bias, padding, stride, input_grad),
+            OpsImpl::Fast => conv2d_fast(x, weight, bias, padding, stride, input_grad),
+            OpsImpl::Unfused | OpsImpl::Im2col => {
+                conv::conv2d_fast_with(x, weight, bias, padding, stride, None, input_grad, Method::Im2col)
+            }
             OpsImpl::Candle => conv2d_candle(x, weight, bias, padding, stride),
         }
     }
@@ -120,9 +128,20 @@ impl OpsImpl {
             OpsImpl::Fast => {
                 conv2d_max_pool2d_relu_fast(x, weight, bias, padding, stride, window, input_grad)
             }
-            OpsImpl::Unfused => {
-                max_pool2d_relu_fast(&conv2d_fast(x, weight, bias, padding, stride, input_grad)?, window)
-            }
+            OpsImpl::Im2col => conv::conv2d_fast_with(
+                x,
+                weight,
+                bias,
+                padding,
+                stride,
+                Some(window),
+                input_grad,
+                Method::Im2col,
+            ),
+            OpsImpl::Unfused => max_pool2d_relu_fast(
+                &conv::conv2d_fast_with(x, weight, bias, padding, stride, None, input_grad, Method::Im2col)?,
+                window,
+            ),
             OpsImpl::Candle => conv2d_max_pool2d_relu_candle(x, weight, bias, padding, stride, window),
         }
     }
@@ -130,7 +149,7 @@ impl OpsImpl {
     /// `relu(x·weightᵀ + bias)`, a fully connected layer and its ReLU; see [`linear_relu_fast`].
     pub fn linear_relu(self, x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
         match self {
-            OpsImpl::Fast => linear_relu_fast(x, weight, bias),
+            OpsImpl::Fast | OpsImpl::Im2col => linear_relu_fast(x, weight, bias),
             OpsImpl::Candle | OpsImpl::Unfused => linear_relu_candle(x, weight, bias),
         }
     }
@@ -139,7 +158,7 @@ impl OpsImpl {
     /// [`linear_log_softmax_fast`].
     pub fn linear_log_softmax(self, x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
         match self {
-            OpsImpl::Fast => linear_log_softmax_fast(x, weight, bias),
+            OpsImpl::Fast | OpsImpl::Im2col => linear_log_softmax_fast(x, weight, bias),
             OpsImpl::Candle | OpsImpl::Unfused => linear_log_softmax_candle(x, weight, bias),
         }
     }
@@ -147,7 +166,7 @@ impl OpsImpl {
     /// `relu(max_pool2d(x, window))` for `x: [B,C,H,W]`; see [`max_pool2d_relu_fast`].
     pub fn max_pool2d_relu(self, x: &Tensor, window: usize) -> Result<Tensor> {
         match self {
-            OpsImpl::Fast | OpsImpl::Unfused => max_pool2d_relu_fast(x, window),
+            OpsImpl::Fast | OpsImpl::Unfused | OpsImpl::Im2col => max_pool2d_relu_fast(x, window),
             OpsImpl::Candle => max_pool2d_relu_candle(x, window),
         }
     }

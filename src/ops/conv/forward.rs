@@ -4,7 +4,7 @@
 use candle_core::Shape;
 
 use super::groups::{cols_matrix, cols_stride, group_geometry, images_per_group};
-use super::{Conv2dForward, lock};
+use super::{Conv2dForward, direct, lock};
 use crate::error::{Error, Result};
 use crate::ops::gemm::{MatRef, gemm_into};
 use crate::ops::im2col::im2col_rows;
@@ -41,16 +41,20 @@ impl Conv2dForward {
         let convolve_group = |index: usize, y_group: &mut [f32], cols: &mut [f32]| -> Result<()> {
             let first = index * per_group;
             let part = group_geometry(&g, first, per_group);
-            im2col_rows(&x[first * image_len..][..part.batch * image_len], &part, cols, stride)?;
-
-            // [K, C·FH·FW] · colsᵀ [C·FH·FW, b·OH·OW] = [K, b·OH·OW].
+            let x_group = &x[first * image_len..][..part.batch * image_len];
             let columns = part.columns();
             let mut product = Scratch::take(g.out_channels * columns);
-            gemm_into(
-                &mut product,
-                MatRef::row_major(weight, g.out_channels, patch),
-                cols_matrix(cols, &g, columns).t(),
-            )?;
+            if self.direct {
+                direct::convolve(x_group, &part, weight, &mut product, columns);
+            } else {
+                im2col_rows(x_group, &part, cols, stride)?;
+                // [K, C·FH·FW] · colsᵀ [C·FH·FW, b·OH·OW] = [K, b·OH·OW].
+                gemm_into(
+                    &mut product,
+                    MatRef::row_major(weight, g.out_channels, patch),
+                    cols_matrix(cols, &g, columns).t(),
+                )?;
+            }
 
             if let Some(pool) = &self.pool {
                 // Each map of the product gets its bias (in place) and is pooled into y_group.
@@ -90,7 +94,12 @@ impl Conv2dForward {
         };
         let mut y = vec![0.0f32; out_len];
         let y_per_group = per_group * out_per_image;
-        if g.columns() * stride * size_of::<f32>() <= KEEP_COLS_MAX_BYTES {
+        if self.direct {
+            // No columns to build or keep (the weight gradient builds its own).
+            threads::try_for_each_chunk_mut(&mut y, y_per_group, |i, y_group| {
+                convolve_group(i, y_group, &mut [])
+            })?;
+        } else if g.columns() * stride * size_of::<f32>() <= KEEP_COLS_MAX_BYTES {
             // A training-sized batch: the groups write their columns into one matrix for the whole
             // batch, which the weight gradient reads later.
             let mut cols = Scratch::take(g.columns() * stride); // [B·OH·OW, C·FH·FW], rows `stride` apart

@@ -41,6 +41,7 @@
 //! | `mod.rs` | the entry points ([`conv2d_fast`], [`conv2d_max_pool2d_relu_fast`], [`conv2d_candle`]); the op, with or without a bias, as a candle custom op: its inputs checked, its gradients put together |
 //! | `groups.rs` | what every op shares: the batch cut into groups of images, the layout of their im2col rows |
 //! | `forward.rs` | the forward pass: im2col, one GEMM, the product copied out with the bias (or pooled) |
+//! | `direct.rs` | conv1's forward pass without im2col: one input channel, computed straight from the image (same bits) |
 //! | `backward_pool.rs` | behind a fused pooling: the pooled output's gradient sent to the maxima, giving `G` |
 //! | `backward_weight.rs` | `dW = G · cols` |
 //! | `backward_input.rs` | `dx = col2im(Gᵀ · W)` |
@@ -48,6 +49,7 @@
 mod backward_input;
 mod backward_pool;
 mod backward_weight;
+mod direct;
 mod forward;
 mod groups;
 #[cfg(test)]
@@ -94,7 +96,7 @@ pub fn conv2d_fast(
     stride: usize,
     input_grad: InputGrad,
 ) -> Result<Tensor> {
-    conv2d_op(x, weight, bias, padding, stride, None, input_grad)
+    conv2d_op(x, weight, bias, padding, stride, None, input_grad, Method::Best)
 }
 
 /// `relu(max_pool2d(conv2d(x, weight, bias), window))` as one op: [`conv2d_fast`] whose output is
@@ -121,12 +123,39 @@ pub fn conv2d_max_pool2d_relu_fast(
     window: usize,
     input_grad: InputGrad,
 ) -> Result<Tensor> {
-    conv2d_op(x, weight, bias, padding, stride, Some(window), input_grad)
+    conv2d_op(x, weight, bias, padding, stride, Some(window), input_grad, Method::Best)
+}
+
+/// How the fast op computes a convolution's forward product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    /// The direct convolution where it applies (one input channel, stride 1, a CPU with FMA: see
+    /// `direct.rs`), im2col + GEMM everywhere else.
+    Best,
+    /// im2col + GEMM always: the fast ops as they were before the direct convolution, kept so the
+    /// benchmark can measure what it gives (`OpsImpl::Im2col`).
+    Im2col,
+}
+
+/// [`conv2d_fast`] (with `window`: [`conv2d_max_pool2d_relu_fast`]) computed by `method`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv2d_fast_with(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    padding: usize,
+    stride: usize,
+    window: Option<usize>,
+    input_grad: InputGrad,
+    method: Method,
+) -> Result<Tensor> {
+    conv2d_op(x, weight, bias, padding, stride, window, input_grad, method)
 }
 
 /// Both entry points: the convolution, pooled by `window × window` windows if there is a `window`.
 /// The op reads raw slices, so the inputs are made dense first; for the usual freshly computed
 /// activations and `Var` weights that is free.
+#[allow(clippy::too_many_arguments)]
 fn conv2d_op(
     x: &Tensor,
     weight: &Tensor,
@@ -135,6 +164,7 @@ fn conv2d_op(
     stride: usize,
     window: Option<usize>,
     input_grad: InputGrad,
+    method: Method,
 ) -> Result<Tensor> {
     let geometry = checked_geometry(x, weight, bias, padding, stride)?;
     let mut tensors = vec![x, weight];
@@ -153,7 +183,8 @@ fn conv2d_op(
             Some(PoolEpilogue { geometry, winners: Mutex::new(Vec::new()) })
         }
     };
-    let op = Conv2dForward { geometry, input_grad, kept_cols: Mutex::new(None), pool };
+    let direct = method == Method::Best && direct::applies(&geometry);
+    let op = Conv2dForward { geometry, input_grad, direct, kept_cols: Mutex::new(None), pool };
     let (x, weight) = (x.contiguous()?, weight.contiguous()?);
     let y = match bias {
         Some(bias) => x.apply_op3(&weight, &bias.contiguous()?, op)?,
@@ -213,8 +244,10 @@ fn checked_geometry(
 struct Conv2dForward {
     geometry: ConvGeometry,
     input_grad: InputGrad,
+    /// Whether the forward product is computed directly (`direct.rs`) rather than by im2col + GEMM.
+    direct: bool,
     /// The im2col matrix of the forward pass, kept for the weight gradient (see
-    /// `forward::KEEP_COLS_MAX_BYTES`).
+    /// `forward::KEEP_COLS_MAX_BYTES`); the direct convolution builds none.
     kept_cols: Mutex<Option<Scratch>>,
     /// Set by [`conv2d_max_pool2d_relu_fast`]: the output is pooled and clamped.
     pool: Option<PoolEpilogue>,
