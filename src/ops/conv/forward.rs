@@ -1,5 +1,18 @@
 //! The forward pass: im2col of a group of images, one GEMM, and the product copied out into the
-//! network's layout with the bias added (or, for the fused op, pooled and clamped).
+//! network's layout with the bias added (or, for the fused op, pooled and clamped). conv1 skips the
+//! im2col and the GEMM: it is computed directly (`direct.rs`).
+//!
+//! **Which way round the GEMM runs.** The product the copy-out wants is channel by channel,
+//! `[K, b·OH·OW]` (one feature map after another). Asked for that, the `gemm` crate first copies
+//! ("packs") all of `cols`, 250 values per output position for conv2, into the layout its
+//! microkernel reads, because it walks the long dimension (the positions) down a register and needs
+//! it contiguous. Asked instead for the product position by position, `cols · Wᵀ = [b·OH·OW, K]`, it
+//! walks the short dimension (the 20 channels) down a register, packs only the small `W`, and reads
+//! `cols` where im2col wrote it. A 20 × 1024 transpose then gives the channel-by-channel layout.
+//! Measured on the inference pass (batch 1000, one thread, Intel Xeon with AVX-512), packing was 13 %
+//! of all samples, 62 % of conv2's GEMM; without it the pass took 10–15 % less. Each product is the
+//! same sum in the same order (one fused multiply-add per tap, in tap order) either way round, so the
+//! bits do not change; a test below checks it.
 
 use candle_core::Shape;
 
@@ -48,12 +61,16 @@ impl Conv2dForward {
                 direct::convolve(x_group, &part, weight, &mut product, columns);
             } else {
                 im2col_rows(x_group, &part, cols, stride)?;
-                // [K, C·FH·FW] · colsᵀ [C·FH·FW, b·OH·OW] = [K, b·OH·OW].
+                // cols [b·OH·OW, C·FH·FW] · Wᵀ [C·FH·FW, K] = the product position by position,
+                // [b·OH·OW, K], which the GEMM computes without packing `cols` (see the module
+                // docs); then transposed into [K, b·OH·OW].
+                let mut by_position = Scratch::take(columns * g.out_channels);
                 gemm_into(
-                    &mut product,
-                    MatRef::row_major(weight, g.out_channels, patch),
-                    cols_matrix(cols, &g, columns).t(),
+                    &mut by_position,
+                    cols_matrix(cols, &g, columns),
+                    MatRef::row_major(weight, g.out_channels, patch).t(),
                 )?;
+                transpose_into(&mut product, &by_position, columns, g.out_channels);
             }
 
             if let Some(pool) = &self.pool {
@@ -128,6 +145,55 @@ impl Conv2dForward {
         match &self.pool {
             Some(pool) => Shape::from((g.batch, g.out_channels, pool.geometry.out_h, pool.geometry.out_w)),
             None => Shape::from((g.batch, g.out_channels, g.out_h, g.out_w)),
+        }
+    }
+}
+
+/// `to[k·rows + j] = from[j·cols + k]`: the `[rows, cols]` matrix `from` transposed into `to`.
+fn transpose_into(to: &mut [f32], from: &[f32], rows: usize, cols: usize) {
+    for (k, to_row) in to.chunks_exact_mut(rows).take(cols).enumerate() {
+        for (t, from_row) in to_row.iter_mut().zip(from.chunks_exact(cols)) {
+            *t = from_row[k];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values of both signs and many magnitudes, so that rounding differences show.
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s as f32 / u32::MAX as f32 - 0.5) * 3.1
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_product_by_position_gives_the_same_bits_as_the_product_by_channel() {
+        // (K, C·FH·FW, row stride, columns): LeNet's conv2 for a group of 16 images and a last
+        // group of 7, conv1's shape, and a deep odd one.
+        for (k, patch, stride, columns) in
+            [(20, 250, 256, 1024), (20, 250, 256, 448), (10, 25, 32, 9216), (7, 300, 304, 33)]
+        {
+            let weight = values(k * patch, k as u32);
+            let cols = values(columns * stride, patch as u32);
+            let cols = MatRef { data: &cols, rows: columns, cols: patch, row_stride: stride, col_stride: 1 };
+            let mut by_channel = vec![0.0; k * columns];
+            gemm_into(&mut by_channel, MatRef::row_major(&weight, k, patch), cols.t()).unwrap();
+            let mut by_position = vec![0.0; columns * k];
+            gemm_into(&mut by_position, cols, MatRef::row_major(&weight, k, patch).t()).unwrap();
+            let mut transposed = vec![f32::NAN; k * columns];
+            transpose_into(&mut transposed, &by_position, columns, k);
+            let differ =
+                by_channel.iter().zip(&transposed).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+            assert_eq!(differ, 0, "K {k}, patch {patch}, {columns} columns: {differ} values differ");
         }
     }
 }
