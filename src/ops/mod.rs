@@ -50,6 +50,7 @@ pub mod im2col;
 mod linear;
 mod memory;
 mod pool;
+mod pool_avx512;
 mod scratch;
 mod storage;
 mod threads;

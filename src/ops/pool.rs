@@ -255,6 +255,15 @@ fn window_max(plane: &[f32], top_left: usize, width: usize, window: usize) -> (f
 /// strictly larger.
 #[inline(always)]
 fn pool_map_2x2(plane: &[f32], width: usize, out_w: usize, y: &mut [f32], winners: &mut [u32]) {
+    if crate::ops::pool_avx512::pool_map_2x2(plane, width, out_w, y, winners) {
+        return;
+    }
+    pool_map_2x2_scalar(plane, width, out_w, y, winners);
+}
+
+/// [`pool_map_2x2`] one window at a time: the loop for CPUs without AVX-512, and the reference the
+/// AVX-512 version (`pool_avx512.rs`) is tested against.
+fn pool_map_2x2_scalar(plane: &[f32], width: usize, out_w: usize, y: &mut [f32], winners: &mut [u32]) {
     let rows = plane.chunks_exact(2 * width);
     for (oy, ((pair, y_row), winners_row)) in
         rows.zip(y.chunks_exact_mut(out_w)).zip(winners.chunks_exact_mut(out_w)).enumerate()
@@ -339,6 +348,44 @@ mod tests {
                 (ours - &builtin).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
             assert_eq!(diff, 0.0);
         }
+    }
+
+    #[test]
+    fn the_avx512_pooling_gives_the_scalar_loops_values_and_winners() {
+        // Random maps with many ties (values from a small set) and NaNs, in widths that leave partial
+        // registers (out_w 1 … 20, odd widths whose last column is dropped), LeNet's 24 and 8.
+        let mut s = 12345u32;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            s
+        };
+        let mut checked = 0;
+        for width in [2, 3, 5, 8, 9, 24, 31, 32, 33, 40, 41] {
+            for height in [2, 3, 6, 24] {
+                let plane: Vec<f32> = (0..width * height)
+                    .map(|_| match next() % 23 {
+                        0 => f32::NAN,
+                        1 => -0.0,
+                        v => (v as f32 - 11.0) * 0.5,
+                    })
+                    .collect();
+                let (out_w, out_h) = (width / 2, height / 2);
+                let (mut y, mut winners) = (vec![7.0; out_w * out_h], vec![7; out_w * out_h]);
+                let (mut y_ref, mut winners_ref) = (y.clone(), winners.clone());
+                if !crate::ops::pool_avx512::pool_map_2x2(&plane, width, out_w, &mut y, &mut winners) {
+                    eprintln!("no AVX-512 on this CPU: nothing to compare");
+                    return;
+                }
+                pool_map_2x2_scalar(&plane, width, out_w, &mut y_ref, &mut winners_ref);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&y), bits(&y_ref), "values, {height}×{width}");
+                assert_eq!(winners, winners_ref, "winners, {height}×{width}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 44);
     }
 
     #[test]
