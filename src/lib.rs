@@ -21,7 +21,7 @@
 //! | 2 | [`model`] | the notes' `Net` | LeNet, its parameter table, channel-wise Dropout2d, PyTorch's initialisation |
 //! | 1 | [`conv`] | convolution by hand; the conv layer's output size | loops over `[C,H,W]`, `output_size`, classic kernels, one window's dot product |
 //! | 1 | [`pool`] | pooling by hand | max / average / min pooling with window and stride |
-//! | 1 | [`ops`] | making LeNet fast | custom candle ops: `conv2d_fast` (im2col + GEMM), `max_pool2d_relu_fast`, the two fused (`conv2d_max_pool2d_relu_fast`), the FC tail (`linear_relu_fast`, `linear_log_softmax_fast`); their `_candle` references; [`OpsImpl`](ops::OpsImpl), which set a model runs |
+//! | 1 | [`ops`] | making LeNet fast | custom candle ops: `conv2d_fast` (im2col + GEMM; conv1 computed directly), `max_pool2d_relu_fast`, the two fused (`conv2d_max_pool2d_relu_fast`), the FC tail (`linear_relu_fast`, `linear_log_softmax_fast`); their `_candle` references; [`OpsImpl`](ops::OpsImpl), which set a model runs |
 //! | 1 | [`data`] | MNIST as files and batches | catalogue → files (found or downloaded) → IDX reader → data set → loader; your own digit |
 //! | 0 | [`device`], [`rng`], [`error`], `atomic_file`, `args` | the notes' `mps` or `cpu`; reproducibility; errors; files written whole | device choice, thread count; the one seeded RNG; the crate's error type; the one atomic, durable write (temporary file, fsync, rename, directory fsync) for checkpoints, web files and downloads; tensors read as function arguments, with errors that name the expected shape |
 //!
