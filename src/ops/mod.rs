@@ -92,7 +92,8 @@ pub enum OpsImpl {
     /// what fusing gave.
     Unfused,
     /// The fast ops with every convolution as im2col + GEMM: `Fast` as it was before conv1's direct
-    /// convolution (same results, bit for bit); the benchmark keeps it to measure what that gave.
+    /// convolution. Same results, bit for bit: kept for the test that says so
+    /// (`tests/ops_agreement.rs`) and for timing the two side by side (`bench_lenet --conv im2col`).
     Im2col,
 }
 
@@ -111,7 +112,7 @@ impl OpsImpl {
         match self {
             OpsImpl::Fast => conv2d_fast(x, weight, bias, padding, stride, input_grad),
             OpsImpl::Unfused | OpsImpl::Im2col => {
-                conv::conv2d_fast_with(x, weight, bias, padding, stride, None, input_grad, Method::Im2col)
+                conv::conv2d_op(x, weight, bias, padding, stride, None, input_grad, Method::Im2col)
             }
             OpsImpl::Candle => conv2d_candle(x, weight, bias, padding, stride),
         }
@@ -135,18 +136,11 @@ impl OpsImpl {
             OpsImpl::Fast => {
                 conv2d_max_pool2d_relu_fast(x, weight, bias, padding, stride, window, input_grad)
             }
-            OpsImpl::Im2col => conv::conv2d_fast_with(
-                x,
-                weight,
-                bias,
-                padding,
-                stride,
-                Some(window),
-                input_grad,
-                Method::Im2col,
-            ),
+            OpsImpl::Im2col => {
+                conv::conv2d_op(x, weight, bias, padding, stride, Some(window), input_grad, Method::Im2col)
+            }
             OpsImpl::Unfused => max_pool2d_relu_fast(
-                &conv::conv2d_fast_with(x, weight, bias, padding, stride, None, input_grad, Method::Im2col)?,
+                &conv::conv2d_op(x, weight, bias, padding, stride, None, input_grad, Method::Im2col)?,
                 window,
             ),
             OpsImpl::Candle => conv2d_max_pool2d_relu_candle(x, weight, bias, padding, stride, window),

@@ -132,31 +132,16 @@ pub(crate) enum Method {
     /// The direct convolution where it applies (one input channel, stride 1, a CPU with FMA: see
     /// `direct.rs`), im2col + GEMM everywhere else.
     Best,
-    /// im2col + GEMM always: the fast ops as they were before the direct convolution, kept so the
-    /// benchmark can measure what it gives (`OpsImpl::Im2col`).
+    /// im2col + GEMM always: the fast ops as they were before the direct convolution
+    /// (`OpsImpl::Im2col`).
     Im2col,
 }
 
-/// [`conv2d_fast`] (with `window`: [`conv2d_max_pool2d_relu_fast`]) computed by `method`.
+/// Both entry points: the convolution, pooled by `window × window` windows if there is a `window`,
+/// its forward product computed by `method`. The op reads raw slices, so the inputs are made dense
+/// first; for the usual freshly computed activations and `Var` weights that is free.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn conv2d_fast_with(
-    x: &Tensor,
-    weight: &Tensor,
-    bias: Option<&Tensor>,
-    padding: usize,
-    stride: usize,
-    window: Option<usize>,
-    input_grad: InputGrad,
-    method: Method,
-) -> Result<Tensor> {
-    conv2d_op(x, weight, bias, padding, stride, window, input_grad, method)
-}
-
-/// Both entry points: the convolution, pooled by `window × window` windows if there is a `window`.
-/// The op reads raw slices, so the inputs are made dense first; for the usual freshly computed
-/// activations and `Var` weights that is free.
-#[allow(clippy::too_many_arguments)]
-fn conv2d_op(
+pub(crate) fn conv2d_op(
     x: &Tensor,
     weight: &Tensor,
     bias: Option<&Tensor>,
