@@ -502,32 +502,44 @@ fn candles_builtin_max_pool2d_gradient_is_window_squared_too_small() {
     assert_close("candle's max_pool2d gradient × 4", &(builtin * 4.0).unwrap(), &correct);
 }
 
+/// LeNet (seed `seed`, ops `ops_impl`) trained by SGD with dropout on the first `steps` batches of
+/// the bundled MNIST sample (batches of `batch`, shuffled by `seed`): the loss of every step, and the
+/// trained model.
+fn train_lenet(
+    ops_impl: OpsImpl,
+    seed: u64,
+    batch: usize,
+    sgd: lenet_tutor::train::SgdConfig,
+    steps: usize,
+) -> (Vec<f32>, lenet_tutor::model::LeNet, lenet_tutor::data::Loader) {
+    use lenet_tutor::data::{self, DataOptions, DatasetName, Loader};
+    use lenet_tutor::model::LeNet;
+    use lenet_tutor::train::Sgd;
+    use lenet_tutor::{ModuleT, Optimizer as _};
+
+    let splits = data::load(DatasetName::MnistSample, &DataOptions::default()).unwrap();
+    let loader = Loader::new(&splits.train, batch, true, seed, &Device::Cpu).unwrap();
+    let mut model = LeNet::new(seed, &Device::Cpu).unwrap();
+    model.set_ops_impl(ops_impl);
+    let mut optimizer = Sgd::new(model.vars(), sgd).unwrap();
+    let mut losses = Vec::new();
+    for batch in loader.epoch(1).take(steps) {
+        let batch = batch.unwrap();
+        let log_probs = model.forward_t(&batch.images, true).unwrap();
+        let loss = candle_nn::loss::nll(&log_probs, &batch.labels).unwrap();
+        optimizer.backward_step(&loss).unwrap();
+        losses.push(loss.to_scalar::<f32>().unwrap());
+    }
+    (losses, model, loader)
+}
+
 #[test]
 fn lenet_trains_the_same_batch_by_batch_with_fast_and_candle_ops() {
     // The whole fast path of LeNet (fused convolution + pooling, dropout behind the pooling, the
     // fully connected tail as two ops) against candle's graph: the same seed, the same batches with
     // dropout on, and the loss of every one of 25 SGD steps.
-    use lenet_tutor::data::{self, DataOptions, DatasetName, Loader};
-    use lenet_tutor::model::LeNet;
-    use lenet_tutor::train::{Sgd, SgdConfig};
-    use lenet_tutor::{ModuleT, Optimizer as _};
-
-    let splits = data::load(DatasetName::MnistSample, &DataOptions::default()).unwrap();
-    let loader = Loader::new(&splits.train, 32, true, 1, &Device::Cpu).unwrap();
-    let losses = |ops_impl| {
-        let mut model = LeNet::new(1, &Device::Cpu).unwrap();
-        model.set_ops_impl(ops_impl);
-        let mut sgd = Sgd::new(model.vars(), SgdConfig { lr: 0.05, momentum: 0.5 }).unwrap();
-        let mut run = Vec::new();
-        for batch in loader.epoch(1).take(25) {
-            let batch = batch.unwrap();
-            let log_probs = model.forward_t(&batch.images, true).unwrap();
-            let loss = candle_nn::loss::nll(&log_probs, &batch.labels).unwrap();
-            sgd.backward_step(&loss).unwrap();
-            run.push(loss.to_scalar::<f32>().unwrap());
-        }
-        run
-    };
+    use lenet_tutor::train::SgdConfig;
+    let losses = |ops_impl| train_lenet(ops_impl, 1, 32, SgdConfig { lr: 0.05, momentum: 0.5 }, 25).0;
     let (fast, reference) = (losses(OpsImpl::Fast), losses(OpsImpl::Candle));
     for (step, (a, b)) in fast.iter().zip(&reference).enumerate() {
         assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "step {step}: fast loss {a}, candle loss {b}");
@@ -540,33 +552,16 @@ fn lenet_trains_to_the_same_bits_with_and_without_the_direct_conv1() {
     // conv1 computed directly (`OpsImpl::Fast`) sums each output in the order im2col + GEMM does
     // (`OpsImpl::Im2col`): 10 SGD steps with momentum and dropout must leave every weight the same,
     // bit for bit, and give the same losses. (On a CPU without FMA both run im2col + GEMM.)
-    use lenet_tutor::data::{self, DataOptions, DatasetName, Loader};
-    use lenet_tutor::model::LeNet;
-    use lenet_tutor::train::{Sgd, SgdConfig};
-    use lenet_tutor::{ModuleT, Optimizer as _};
-
-    let splits = data::load(DatasetName::MnistSample, &DataOptions::default()).unwrap();
-    let loader = Loader::new(&splits.train, 64, true, 3, &Device::Cpu).unwrap();
+    use lenet_tutor::ModuleT;
+    use lenet_tutor::train::SgdConfig;
+    let bits = |values: Vec<f32>| values.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     let train = |ops_impl| {
-        let mut model = LeNet::new(3, &Device::Cpu).unwrap();
-        model.set_ops_impl(ops_impl);
-        let mut sgd = Sgd::new(model.vars(), SgdConfig { lr: 0.05, momentum: 0.9 }).unwrap();
-        let mut losses = Vec::new();
-        for batch in loader.epoch(1).take(10) {
-            let batch = batch.unwrap();
-            let log_probs = model.forward_t(&batch.images, true).unwrap();
-            let loss = candle_nn::loss::nll(&log_probs, &batch.labels).unwrap();
-            sgd.backward_step(&loss).unwrap();
-            losses.push(loss.to_scalar::<f32>().unwrap().to_bits());
-        }
+        let (losses, model, loader) = train_lenet(ops_impl, 3, 64, SgdConfig { lr: 0.05, momentum: 0.9 }, 10);
         let test = loader.epoch(2).next().unwrap().unwrap();
         let scores = model.forward_t(&test.images, false).unwrap().flatten_all().unwrap();
-        let weights: Vec<Vec<u32>> = model
-            .vars()
-            .iter()
-            .map(|v| v.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()).collect())
-            .collect();
-        (losses, weights, scores.to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+        let weights: Vec<Vec<u32>> =
+            model.vars().iter().map(|v| bits(v.flatten_all().unwrap().to_vec1::<f32>().unwrap())).collect();
+        (bits(losses), weights, bits(scores.to_vec1::<f32>().unwrap()))
     };
     let (direct, im2col) = (train(OpsImpl::Fast), train(OpsImpl::Im2col));
     assert_eq!(direct.0, im2col.0, "losses");

@@ -206,6 +206,7 @@ mod tests {
     use super::*;
     use crate::ops::gemm::{MatRef, gemm_into};
     use crate::ops::im2col::im2col;
+    use crate::test_util::mixed_values;
 
     /// The product im2col + GEMM computes, `[K, B·OH·OW]`.
     fn im2col_gemm(x: &[f32], g: &ConvGeometry, weight: &[f32]) -> Vec<f32> {
@@ -221,23 +222,11 @@ mod tests {
         product
     }
 
-    /// Deterministic values of both signs and many magnitudes, so that rounding differences show.
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                (s as f32 / u32::MAX as f32 - 0.5) * 3.7
-            })
-            .collect()
-    }
-
     #[test]
     fn gives_the_same_bits_as_im2col_and_gemm() {
-        if simd().is_none() {
-            eprintln!("no FMA on this CPU: the direct convolution never runs here");
+        if simd().is_none()
+            && crate::test_util::skip_or_fail("no FMA on this CPU: the direct convolution never runs here")
+        {
             return;
         }
         // LeNet's conv1, and sizes that leave partial registers, odd channel blocks and padding.
@@ -249,8 +238,8 @@ mod tests {
         ];
         for (i, (input, kernel, padding)) in cases.into_iter().enumerate() {
             let g = ConvGeometry::new(input, kernel, padding, 1).unwrap();
-            let x = values(g.input_len(), 2 * i as u32);
-            let weight = values(g.kernel_len(), 2 * i as u32 + 1);
+            let x = mixed_values(g.input_len(), 2 * i as u32, 3.7);
+            let weight = mixed_values(g.kernel_len(), 2 * i as u32 + 1, 3.7);
             let mut product = vec![f32::NAN; g.out_channels * g.columns()];
             convolve(&x, &g, &weight, &mut product, g.columns());
             let expected = im2col_gemm(&x, &g, &weight);

@@ -161,19 +161,7 @@ fn transpose_into(to: &mut [f32], from: &[f32], rows: usize, cols: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Deterministic values of both signs and many magnitudes, so that rounding differences show.
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                (s as f32 / u32::MAX as f32 - 0.5) * 3.1
-            })
-            .collect()
-    }
+    use crate::test_util::mixed_values;
 
     #[test]
     fn the_product_by_position_gives_the_same_bits_as_the_product_by_channel() {
@@ -182,8 +170,8 @@ mod tests {
         for (k, patch, stride, columns) in
             [(20, 250, 256, 1024), (20, 250, 256, 448), (10, 25, 32, 9216), (7, 300, 304, 33)]
         {
-            let weight = values(k * patch, k as u32);
-            let cols = values(columns * stride, patch as u32);
+            let weight = mixed_values(k * patch, k as u32, 3.1);
+            let cols = mixed_values(columns * stride, patch as u32, 3.1);
             let cols = MatRef { data: &cols, rows: columns, cols: patch, row_stride: stride, col_stride: 1 };
             let mut by_channel = vec![0.0; k * columns];
             gemm_into(&mut by_channel, MatRef::row_major(&weight, k, patch), cols.t()).unwrap();
